@@ -1,0 +1,174 @@
+//! The command line: clap types, input reading, output writing and diagnostic rendering.
+//! The library stages below never print; this module owns the process's IO and exit codes.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use miette::{GraphicalReportHandler, GraphicalTheme};
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::extract;
+use crate::ir::canonical::to_canonical_json;
+use crate::source::{SourceFile, Span};
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for a user error: bad input, bad flags, a diagram that does not compile.
+pub const EXIT_USER_ERROR: u8 = 1;
+
+/// Compile the Mermaid architecture diagram in your README into CloudFormation.
+#[derive(Debug, Parser)]
+#[command(name = "mermaid2aws", version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the diagram IR as JSON, in the canonical schema of mermaid's own database.
+    Parse {
+        /// A `.mmd`/`.mermaid` diagram, a Markdown file with ```mermaid blocks, or `-` for stdin.
+        input: PathBuf,
+        /// Only the diagram with this number (1-based) or heading.
+        #[arg(long)]
+        diagram: Option<String>,
+    },
+}
+
+/// Run the command line; returns the process exit code.
+pub fn run(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8 {
+    let args = match Args::try_parse_from(args) {
+        Ok(args) => args,
+        Err(err) => {
+            let _ = write!(stderr, "{}", err.render().ansi());
+            return if err.use_stderr() { EXIT_USER_ERROR } else { EXIT_OK };
+        }
+    };
+    match args.command {
+        Command::Parse { input, diagram } => parse(&input, diagram.as_deref(), stdout, stderr),
+    }
+}
+
+fn parse(
+    input: &PathBuf,
+    diagram: Option<&str>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8 {
+    let file = match read_input(input) {
+        Ok(file) => file,
+        Err((file, diagnostic)) => {
+            report(&file, &[diagnostic], stderr);
+            return EXIT_USER_ERROR;
+        }
+    };
+    let parsed = match crate::parse_file(&file, diagram) {
+        Ok(parsed) => parsed,
+        Err(diagnostics) => {
+            report(&file, &diagnostics, stderr);
+            return EXIT_USER_ERROR;
+        }
+    };
+    report(&file, &parsed.warnings, stderr);
+    note_skipped(&file, &parsed.skipped, stderr);
+    let json = if extract::is_markdown(&file) {
+        Value::Array(
+            parsed
+                .diagrams
+                .iter()
+                .map(|d| {
+                    let mut v = to_canonical_json(d);
+                    if let Value::Object(map) = &mut v {
+                        map.insert("diagram".into(), Value::String(d.name.clone()));
+                        map.insert("source".into(), Value::String(file.location(d.span)));
+                    }
+                    v
+                })
+                .collect(),
+        )
+    } else {
+        parsed.diagrams.first().map_or(Value::Null, to_canonical_json)
+    };
+    let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    if writeln!(stdout, "{text}").is_err() {
+        return EXIT_USER_ERROR;
+    }
+    EXIT_OK
+}
+
+/// Read a file or stdin as UTF-8. On failure returns what to report against.
+pub fn read_input(path: &PathBuf) -> Result<SourceFile, (SourceFile, Diagnostic)> {
+    let name = path.display().to_string();
+    let bytes = if name == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).map(|_| buf)
+    } else {
+        std::fs::read(path)
+    };
+    let bytes = bytes.map_err(|err| {
+        let diagnostic = Diagnostic::error("m2a::io::read", format!("cannot read `{name}`: {err}"))
+            .with_help("check the path and that the file is readable");
+        (SourceFile::new(name.clone(), ""), diagnostic)
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err(err) => {
+            let at = err.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(err.as_bytes()).into_owned();
+            let file = SourceFile::new(name, lossy);
+            let diagnostic = Diagnostic::error("m2a::io::not_utf8", "the input is not valid UTF-8")
+                .with_label(Span::new(at, at + 1), "this byte is not UTF-8")
+                .with_help("save the file as UTF-8");
+            Err((file, diagnostic))
+        }
+    }
+}
+
+/// Render diagnostics with miette (colours only on a terminal), one after the other.
+pub fn report(file: &SourceFile, diagnostics: &[Diagnostic], stderr: &mut dyn Write) {
+    let theme = if std::io::stderr().is_terminal() {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme);
+    for diagnostic in diagnostics {
+        let rendered = diagnostic.with_source(file);
+        let mut out = String::new();
+        if handler.render_report(&mut out, &rendered).is_err() {
+            out = format!("error: {}\n", diagnostic.message);
+        }
+        // The location first, on its own line, so editors and CI logs can jump to it.
+        let location = diagnostic.span().map(|s| file.location(s)).unwrap_or(file.name.clone());
+        let _ = writeln!(stderr, "{location}: {}", severity_word(diagnostic));
+        let _ = write!(stderr, "{out}");
+    }
+}
+
+fn severity_word(diagnostic: &Diagnostic) -> &'static str {
+    match diagnostic.severity {
+        miette::Severity::Error => "error",
+        miette::Severity::Warning => "warning",
+        miette::Severity::Advice => "note",
+    }
+}
+
+fn note_skipped(file: &SourceFile, skipped: &[extract::Skipped], stderr: &mut dyn Write) {
+    for s in skipped {
+        let _ = writeln!(
+            stderr,
+            "{}: note: skipped `{}` diagram `{}`: it describes no infrastructure",
+            file.location(s.span),
+            s.keyword,
+            s.name
+        );
+    }
+}

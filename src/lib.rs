@@ -1,0 +1,48 @@
+#![doc = include_str!("../ARCHITECTURE.md")]
+
+pub mod cli;
+pub mod diagnostic;
+pub mod extract;
+pub mod ir;
+pub mod resolve;
+pub mod source;
+pub mod syntax;
+
+use diagnostic::{Diagnostic, has_errors};
+use extract::Skipped;
+use ir::graph;
+use source::SourceFile;
+
+/// The diagrams of one file, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub diagrams: Vec<graph::Diagram>,
+    /// Mermaid diagrams of other kinds, not infrastructure.
+    pub skipped: Vec<Skipped>,
+    /// Warnings from every stage (errors make the whole call fail).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Extract, parse and resolve every infrastructure diagram of `file` (or only the one
+/// `diagram` names, by number or heading). All errors of all diagrams are reported at once.
+pub fn parse_file(file: &SourceFile, diagram: Option<&str>) -> Result<Parsed, Vec<Diagnostic>> {
+    let extracted = extract::extract(file).map_err(|d| vec![d])?;
+    let sources = match diagram {
+        Some(wanted) => vec![extract::select(&extracted.diagrams, wanted).map_err(|d| vec![d])?],
+        None => extracted.diagrams.iter().collect(),
+    };
+    let mut diagnostics = Vec::new();
+    let mut diagrams = Vec::new();
+    for source in sources {
+        let (ast, found) = syntax::parse(source);
+        diagnostics.extend(found);
+        let Some(ast) = ast else { continue };
+        let (resolved, found) = resolve::resolve(&ast, source);
+        diagnostics.extend(found);
+        diagrams.extend(resolved);
+    }
+    if has_errors(&diagnostics) {
+        return Err(diagnostics);
+    }
+    Ok(Parsed { diagrams, skipped: extracted.skipped, warnings: diagnostics })
+}

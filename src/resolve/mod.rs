@@ -1,0 +1,43 @@
+//! Resolve: AST -> diagram IR. Ids are resolved, nesting is known, defaults are applied, and
+//! mermaid's own after-parse checks (unknown parent, unknown endpoint, duplicate id...) are
+//! reported as diagnostics on the exact span. See `ir::graph` for the invariants established.
+
+pub mod architecture;
+pub mod flowchart;
+
+use crate::diagnostic::{Diagnostic, has_errors};
+use crate::extract::DiagramSource;
+use crate::ir::graph::{Comment, Diagram, DiagramKind, Presentation};
+use crate::syntax::ast;
+
+/// Resolve one parsed diagram. Returns the IR when there were no errors.
+pub fn resolve(ast: &ast::Diagram, source: &DiagramSource) -> (Option<Diagram>, Vec<Diagnostic>) {
+    let kind = match ast.body {
+        ast::Body::Flowchart(_) => DiagramKind::Flowchart,
+        ast::Body::Architecture(_) => DiagramKind::Architecture,
+    };
+    let mut diagram = Diagram {
+        kind,
+        name: source.name.clone(),
+        span: source.span,
+        direction: None,
+        title: ast.front_matter_title.clone(),
+        acc_title: None,
+        acc_descr: None,
+        elements: Vec::new(),
+        groups: Vec::new(),
+        edges: Vec::new(),
+        presentation: Presentation::default(),
+        comments: ast
+            .comments
+            .iter()
+            .map(|c| Comment { text: c.text.clone(), span: c.span })
+            .collect(),
+    };
+    let diagnostics = match &ast.body {
+        ast::Body::Flowchart(flowchart) => flowchart::resolve(flowchart, &mut diagram),
+        ast::Body::Architecture(architecture) => architecture::resolve(architecture, &mut diagram),
+    };
+    let ok = !has_errors(&diagnostics);
+    (ok.then_some(diagram), diagnostics)
+}

@@ -1,0 +1,91 @@
+//! Source files and spans.
+//!
+//! Invariant: every [`Span`] is a pair of byte offsets into the *original* file the user gave
+//! (for a diagram fenced in Markdown, offsets into the Markdown file), so a diagnostic always
+//! points at `file:line:col` the user can open.
+
+use serde::Serialize;
+
+/// One input file, read whole. `name` is what diagnostics print (`-` reads stdin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// A byte range `start..end` in a [`SourceFile`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span { start, end }
+    }
+
+    /// The smallest span covering both.
+    #[must_use]
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+
+    pub fn len(self) -> usize {
+        self.end.saturating_sub(self.start)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<Span> for miette::SourceSpan {
+    fn from(span: Span) -> Self {
+        miette::SourceSpan::new(span.start.into(), span.len())
+    }
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile { name: name.into(), text: text.into() }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset; offsets past the end or
+    /// inside a character are clamped to the nearest character boundary before it.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
+        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        (line, col)
+    }
+
+    /// `file:line:col` of a span's start, the form every tool and editor understands.
+    pub fn location(&self, span: Span) -> String {
+        let (line, col) = self.line_col(span.start);
+        format!("{}:{line}:{col}", self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_not_bytes() {
+        let file = SourceFile::new("a.mmd", "graph LR\nÄ-->B\n");
+        assert_eq!(file.line_col(0), (1, 1));
+        assert_eq!(file.line_col(9), (2, 1));
+        // `-` after the two-byte `Ä` is the second character of line 2.
+        assert_eq!(file.line_col(11), (2, 2));
+        assert_eq!(file.location(Span::new(11, 14)), "a.mmd:2:2");
+        // Past the end and inside a character are clamped, never a panic.
+        assert_eq!(file.line_col(10), (2, 1));
+        assert_eq!(file.line_col(999), (3, 1));
+    }
+}

@@ -1,0 +1,4 @@
+//! AST of a architecture diagram.
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Architecture {}

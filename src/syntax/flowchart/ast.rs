@@ -1,0 +1,4 @@
+//! AST of a flowchart diagram.
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flowchart {}
