@@ -65,7 +65,8 @@ fn parse(
 ) -> u8 {
     let file = match read_input(input) {
         Ok(file) => file,
-        Err((file, diagnostic)) => {
+        Err(failed) => {
+            let (file, diagnostic) = *failed;
             report(&file, &[diagnostic], stderr);
             return EXIT_USER_ERROR;
         }
@@ -105,7 +106,7 @@ fn parse(
 }
 
 /// Read a file or stdin as UTF-8. On failure returns what to report against.
-pub fn read_input(path: &PathBuf) -> Result<SourceFile, (SourceFile, Diagnostic)> {
+pub fn read_input(path: &PathBuf) -> Result<SourceFile, Box<(SourceFile, Diagnostic)>> {
     let name = path.display().to_string();
     let bytes = if name == "-" {
         let mut buf = Vec::new();
@@ -116,7 +117,7 @@ pub fn read_input(path: &PathBuf) -> Result<SourceFile, (SourceFile, Diagnostic)
     let bytes = bytes.map_err(|err| {
         let diagnostic = Diagnostic::error("m2a::io::read", format!("cannot read `{name}`: {err}"))
             .with_help("check the path and that the file is readable");
-        (SourceFile::new(name.clone(), ""), diagnostic)
+        Box::new((SourceFile::new(name.clone(), ""), diagnostic))
     })?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(name, text)),
@@ -127,7 +128,7 @@ pub fn read_input(path: &PathBuf) -> Result<SourceFile, (SourceFile, Diagnostic)
             let diagnostic = Diagnostic::error("m2a::io::not_utf8", "the input is not valid UTF-8")
                 .with_label(Span::new(at, at + 1), "this byte is not UTF-8")
                 .with_help("save the file as UTF-8");
-            Err((file, diagnostic))
+            Err(Box::new((file, diagnostic)))
         }
     }
 }

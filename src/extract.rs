@@ -159,18 +159,13 @@ pub fn extract(file: &SourceFile) -> Result<Extracted, Diagnostic> {
 /// Keep infrastructure diagrams (and anything we cannot name: the parser reports it), skip
 /// the other Mermaid kinds.
 fn classify(extracted: &mut Extracted, mut source: DiagramSource) {
-    if let Ok(prepared) = preprocess::prepare(&source.text) {
-        if let Some((span, word)) = preprocess::keyword(&prepared.text) {
-            if NON_INFRA_KEYWORDS.contains(&word) {
-                let span = source.file_span(span);
-                extracted.skipped.push(Skipped {
-                    name: source.name,
-                    keyword: word.to_string(),
-                    span,
-                });
-                return;
-            }
-        }
+    let keyword = preprocess::prepare(&source.text)
+        .ok()
+        .and_then(|p| preprocess::keyword(&p.text).map(|(span, word)| (span, word.to_string())));
+    if let Some((span, word)) = keyword.filter(|(_, w)| NON_INFRA_KEYWORDS.contains(&w.as_str())) {
+        let span = source.file_span(span);
+        extracted.skipped.push(Skipped { name: source.name, keyword: word, span });
+        return;
     }
     source.index = extracted.diagrams.len() + 1;
     extracted.diagrams.push(source);
