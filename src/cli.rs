@@ -3,15 +3,17 @@
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
+use crate::emit::Format;
 use crate::extract;
 use crate::ir::canonical::to_canonical_json;
+use crate::lower::{LowerOptions, Network};
 use crate::source::{SourceFile, Span};
 
 /// Exit code for success.
@@ -37,6 +39,49 @@ enum Command {
         #[arg(long)]
         diagram: Option<String>,
     },
+    /// Compile diagrams to CloudFormation templates (JSON on stdout by default).
+    Compile {
+        /// A `.mmd`/`.mermaid` diagram, a Markdown file with ```mermaid blocks, or `-` for stdin.
+        input: PathBuf,
+        /// Write to this file, or to this directory one template per diagram.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Template format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Only the diagram with this number (1-based) or heading.
+        #[arg(long)]
+        diagram: Option<String>,
+        /// Dump an intermediate representation instead of the template.
+        #[arg(long, value_enum)]
+        emit: Option<Stage>,
+        /// Network: a new VPC, or an existing VPC and subnets as parameters (overrides the diagram).
+        #[arg(long, value_enum)]
+        network: Option<NetworkArg>,
+    },
+    /// Explain every decision: element kinds and why, resources, network rules, IAM grants.
+    Explain {
+        /// A `.mmd`/`.mermaid` diagram, a Markdown file, or `-` for stdin.
+        input: PathBuf,
+        /// Only the diagram with this number (1-based) or heading.
+        #[arg(long)]
+        diagram: Option<String>,
+    },
+}
+
+/// An intermediate representation `compile --emit` can dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Stage {
+    /// The diagram IR (after resolve).
+    Graph,
+    /// The infra IR (after lower).
+    Infra,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum NetworkArg {
+    New,
+    Existing,
 }
 
 /// Run the command line; returns the process exit code.
@@ -54,6 +99,24 @@ pub fn run(
     };
     match args.command {
         Command::Parse { input, diagram } => parse(&input, diagram.as_deref(), stdout, stderr),
+        Command::Compile { input, output, format, diagram, emit, network } => {
+            let network = network.map(|n| match n {
+                NetworkArg::New => Network::New,
+                NetworkArg::Existing => Network::Existing,
+            });
+            let options = LowerOptions { network };
+            compile(
+                &input,
+                output.as_deref(),
+                format,
+                diagram.as_deref(),
+                emit,
+                options,
+                stdout,
+                stderr,
+            )
+        }
+        Command::Explain { input, diagram } => explain(&input, diagram.as_deref(), stdout, stderr),
     }
 }
 
@@ -172,4 +235,167 @@ fn note_skipped(file: &SourceFile, skipped: &[extract::Skipped], stderr: &mut dy
             s.name
         );
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile(
+    input: &PathBuf,
+    output: Option<&Path>,
+    format: Format,
+    diagram: Option<&str>,
+    emit: Option<Stage>,
+    options: LowerOptions,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8 {
+    let file = match read_input(input) {
+        Ok(file) => file,
+        Err(failed) => {
+            let (file, diagnostic) = *failed;
+            report(&file, &[diagnostic], stderr);
+            return EXIT_USER_ERROR;
+        }
+    };
+    let (compiled, warnings) = match crate::compile_file(&file, diagram, options, format) {
+        Ok(done) => done,
+        Err(diagnostics) => {
+            report(&file, &diagnostics, stderr);
+            return EXIT_USER_ERROR;
+        }
+    };
+    report(&file, &warnings, stderr);
+    let texts: Vec<(String, String)> = compiled
+        .iter()
+        .map(|c| {
+            let text = match emit {
+                Some(Stage::Graph) => pretty(&c.diagram),
+                Some(Stage::Infra) => pretty(&c.stack),
+                None => c.template.clone(),
+            };
+            (c.diagram.name.clone(), text)
+        })
+        .collect();
+    let ext = match (emit, format) {
+        (Some(_), _) | (None, Format::Json) => "json",
+        (None, Format::Yaml) => "yaml",
+    };
+    let result = match output {
+        None => {
+            let mut all = String::new();
+            for (i, (_, text)) in texts.iter().enumerate() {
+                if i > 0 {
+                    all.push_str(if ext == "yaml" { "---\n" } else { "\n" });
+                }
+                all.push_str(text);
+            }
+            stdout.write_all(all.as_bytes()).map_err(|e| e.to_string())
+        }
+        Some(path) if path.is_dir() => write_dir(path, &texts, ext),
+        Some(path) if texts.len() == 1 => write_atomic(path, &texts[0].1),
+        Some(path) => Err(format!(
+            "{} diagrams compiled; `-o {}` is a file. Give a directory (one template per diagram) or pick one with --diagram",
+            texts.len(),
+            path.display()
+        )),
+    };
+    match result {
+        Ok(()) => EXIT_OK,
+        Err(message) => {
+            let diagnostic =
+                Diagnostic::error("m2a::io::write", message).with_help("check the output path");
+            report(&file, &[diagnostic], stderr);
+            EXIT_USER_ERROR
+        }
+    }
+}
+
+fn pretty(value: &impl serde::Serialize) -> String {
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// One file per diagram, named after its heading; all written or none.
+fn write_dir(dir: &Path, texts: &[(String, String)], ext: &str) -> Result<(), String> {
+    let mut used = std::collections::BTreeSet::new();
+    let mut planned = Vec::new();
+    for (name, text) in texts {
+        let mut slug: String = crate::catalog::normalize(name).replace([' ', '/'], "-");
+        if slug.is_empty() {
+            slug = "diagram".into();
+        }
+        let mut candidate = slug.clone();
+        let mut n = 2;
+        while !used.insert(candidate.clone()) {
+            candidate = format!("{slug}-{n}");
+            n += 1;
+        }
+        planned.push((dir.join(format!("{candidate}.{ext}")), text));
+    }
+    // Stage every file first, then rename: a failure leaves no template behind.
+    let mut staged = Vec::new();
+    for (path, text) in &planned {
+        match stage(path, text) {
+            Ok(tmp) => staged.push((tmp, path.clone())),
+            Err(e) => {
+                for (tmp, _) in staged {
+                    let _ = std::fs::remove_file(tmp);
+                }
+                return Err(e);
+            }
+        }
+    }
+    for (tmp, path) in staged {
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn stage(path: &Path, text: &str) -> Result<PathBuf, String> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    Ok(tmp)
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
+    let tmp = stage(path, text)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write `{}`: {e}", path.display())
+    })
+}
+
+fn explain(
+    input: &PathBuf,
+    diagram: Option<&str>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8 {
+    let file = match read_input(input) {
+        Ok(file) => file,
+        Err(failed) => {
+            let (file, diagnostic) = *failed;
+            report(&file, &[diagnostic], stderr);
+            return EXIT_USER_ERROR;
+        }
+    };
+    let (compiled, warnings) =
+        match crate::compile_file(&file, diagram, LowerOptions::default(), Format::Json) {
+            Ok(done) => done,
+            Err(diagnostics) => {
+                report(&file, &diagnostics, stderr);
+                return EXIT_USER_ERROR;
+            }
+        };
+    report(&file, &warnings, stderr);
+    let mut out = String::new();
+    for c in &compiled {
+        out.push_str(&crate::explain::render(&c.diagram, &c.stack));
+    }
+    if stdout.write_all(out.as_bytes()).is_err() {
+        return EXIT_USER_ERROR;
+    }
+    EXIT_OK
 }

@@ -1,9 +1,13 @@
 #![doc = include_str!("../ARCHITECTURE.md")]
 
+pub mod catalog;
 pub mod cli;
 pub mod diagnostic;
+pub mod emit;
+pub mod explain;
 pub mod extract;
 pub mod ir;
+pub mod lower;
 pub mod resolve;
 pub mod source;
 pub mod syntax;
@@ -45,4 +49,39 @@ pub fn parse_file(file: &SourceFile, diagram: Option<&str>) -> Result<Parsed, Ve
         return Err(diagnostics);
     }
     Ok(Parsed { diagrams, skipped: extracted.skipped, warnings: diagnostics })
+}
+
+/// One compiled diagram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    pub diagram: graph::Diagram,
+    pub stack: ir::infra::Stack,
+    /// The template text in the requested format.
+    pub template: String,
+}
+
+/// Extract, parse, resolve, lower and emit every infrastructure diagram of `file` (or the
+/// one `diagram` names). Nothing is returned unless every diagram compiles.
+pub fn compile_file(
+    file: &SourceFile,
+    diagram: Option<&str>,
+    options: lower::LowerOptions,
+    format: emit::Format,
+) -> Result<(Vec<Compiled>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let parsed = parse_file(file, diagram)?;
+    let catalog = catalog::Catalog::builtin();
+    let mut diagnostics = parsed.warnings;
+    let mut compiled = Vec::new();
+    for d in parsed.diagrams {
+        let (stack, found) = lower::lower(&d, &catalog, options, file);
+        diagnostics.extend(found);
+        let Some(stack) = stack else { continue };
+        let (template, found) = emit::render(&stack, format, d.span);
+        diagnostics.extend(found);
+        compiled.push(Compiled { diagram: d, stack, template });
+    }
+    if has_errors(&diagnostics) {
+        return Err(diagnostics);
+    }
+    Ok((compiled, diagnostics))
 }

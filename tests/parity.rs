@@ -68,7 +68,12 @@ fn conformance_corpus_matches_mermaid() {
         names.sort();
         cases.extend(names);
     }
-    assert!(cases.len() > 1300, "only {} conformance cases found under {}", cases.len(), root.display());
+    assert!(
+        cases.len() > 1300,
+        "only {} conformance cases found under {}",
+        cases.len(),
+        root.display()
+    );
 
     let mut failures = Vec::new();
     let mut known_now_passing = Vec::new();
@@ -96,7 +101,8 @@ fn conformance_corpus_matches_mermaid() {
             _ => {}
         }
     }
-    let shown: Vec<_> = failures.iter().take(25).map(|f| f.chars().take(400).collect::<String>()).collect();
+    let shown: Vec<_> =
+        failures.iter().take(25).map(|f| f.chars().take(400).collect::<String>()).collect();
     assert!(
         failures.is_empty(),
         "{} of {} cases differ from mermaid:\n{}",

@@ -6,3 +6,4 @@
 
 pub mod canonical;
 pub mod graph;
+pub mod infra;

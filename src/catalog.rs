@@ -1,0 +1,345 @@
+//! The catalog: what element kinds exist, how a label, icon or shape selects one, and their
+//! defaults. The knowledge is data (`catalog/aws.toml`, built into the binary); this module
+//! only loads, validates and queries it.
+//!
+//! Invariant: a loaded catalog has unique kind ids, known roles and families, parseable
+//! ports, and software entries for every kind that names one.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::source::Span;
+
+/// The catalog shipped with mermaid2aws.
+pub const BUILTIN: &str = include_str!("../catalog/aws.toml");
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    #[serde(rename = "kind")]
+    pub kinds: Vec<Kind>,
+    #[serde(rename = "group", default)]
+    pub groups: Vec<GroupTrait>,
+    #[serde(default)]
+    pub software: BTreeMap<String, Software>,
+}
+
+/// One element kind.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kind {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub family: Family,
+    #[serde(default)]
+    pub words: Vec<String>,
+    #[serde(default)]
+    pub icons: Vec<String>,
+    #[serde(default)]
+    pub shapes: Vec<String>,
+    #[serde(default)]
+    pub ports: Vec<String>,
+    #[serde(default)]
+    pub stateful: bool,
+    pub engine: Option<String>,
+    pub software: Option<String>,
+    pub resource_type: Option<String>,
+    pub properties: Option<toml::Table>,
+    #[serde(default)]
+    pub grant_actions: Vec<String>,
+    pub arn_attribute: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    External,
+    Entry,
+    Compute,
+    Data,
+    Broker,
+    Regional,
+    Dns,
+    Cdn,
+    Monitoring,
+    Platform,
+    Placement,
+}
+
+impl Role {
+    /// Data stores and brokers only ever answer connections.
+    pub fn is_server_only(self) -> bool {
+        matches!(self, Role::Data | Role::Broker)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    None,
+    LoadBalancer,
+    ApiGateway,
+    Cloudfront,
+    Route53,
+    ElasticBeanstalk,
+    AutoScaling,
+    Instance,
+    Lambda,
+    EcsService,
+    Aurora,
+    Rds,
+    Elasticache,
+    AmazonMq,
+    Msk,
+    Efs,
+    Regional,
+    Cloudwatch,
+}
+
+/// What a group label can mean.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupTrait {
+    #[serde(rename = "trait")]
+    pub name: Trait,
+    pub words: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trait {
+    SecurityGroup,
+    AutoScaling,
+    ElasticBeanstalk,
+    Vpc,
+    PublicSubnet,
+    PrivateSubnet,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Software {
+    pub install: String,
+}
+
+/// A port range and protocol: `tcp/443`, `udp/53`, `tcp/9092-9094`, or all traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Port {
+    /// `tcp`, `udp`, or `-1` for all traffic.
+    pub protocol: &'static str,
+    pub from: i64,
+    pub to: i64,
+}
+
+impl Port {
+    pub const ALL: Port = Port { protocol: "-1", from: -1, to: -1 };
+
+    pub fn tcp(port: i64) -> Port {
+        Port { protocol: "tcp", from: port, to: port }
+    }
+
+    /// `tcp/443` or `udp/53` or `tcp/9092-9094`.
+    pub fn parse(text: &str) -> Option<Port> {
+        let (protocol, range) = text.split_once('/')?;
+        let protocol = match protocol {
+            "tcp" => "tcp",
+            "udp" => "udp",
+            _ => return None,
+        };
+        let (from, to) = range.split_once('-').unwrap_or((range, range));
+        let (from, to) = (from.parse().ok()?, to.parse().ok()?);
+        (1..=65535).contains(&from).then_some(())?;
+        (from..=65535).contains(&to).then_some(Port { protocol, from, to })
+    }
+
+    pub fn describe(self) -> String {
+        if self == Port::ALL {
+            "all traffic".to_string()
+        } else if self.from == self.to {
+            format!("{}/{}", self.protocol, self.from)
+        } else {
+            format!("{}/{}-{}", self.protocol, self.from, self.to)
+        }
+    }
+}
+
+impl Catalog {
+    /// The catalog built into the binary.
+    pub fn builtin() -> Catalog {
+        // The built-in catalog is validated by a unit test; failing here is a build defect.
+        Catalog::load(BUILTIN).unwrap_or_else(|errors| {
+            panic!("the built-in catalog is invalid: {:?}", errors.first().map(|e| &e.message))
+        })
+    }
+
+    /// Load and validate a catalog. Diagnostics have spans into `text`.
+    pub fn load(text: &str) -> Result<Catalog, Vec<Diagnostic>> {
+        let catalog: Catalog = toml::from_str(text).map_err(|err| {
+            let span = err.span().map_or(Span::new(0, 0), |r| Span::new(r.start, r.end));
+            vec![
+                Diagnostic::error("m2a::catalog::invalid", err.message().to_string())
+                    .with_label(span, "here")
+                    .with_help("see the format described at the top of catalog/aws.toml"),
+            ]
+        })?;
+        let mut errors = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for kind in &catalog.kinds {
+            let problem = |message: String| {
+                Diagnostic::error("m2a::catalog::invalid", message)
+                    .with_help("see the format described at the top of catalog/aws.toml")
+            };
+            if !seen.insert(kind.id.as_str()) {
+                errors.push(problem(format!("kind `{}` is defined twice", kind.id)));
+            }
+            for port in &kind.ports {
+                if Port::parse(port).is_none() {
+                    errors.push(problem(format!("kind `{}`: bad port `{port}`", kind.id)));
+                }
+            }
+            if let Some(software) = &kind.software {
+                if !catalog.software.contains_key(software) {
+                    errors.push(problem(format!(
+                        "kind `{}` names software `{software}` that has no [software.{software}]",
+                        kind.id
+                    )));
+                }
+            }
+            if kind.family == Family::Regional
+                && (kind.resource_type.is_none() || kind.arn_attribute.is_none())
+            {
+                errors.push(problem(format!(
+                    "regional kind `{}` needs resource_type and arn_attribute",
+                    kind.id
+                )));
+            }
+        }
+        if errors.is_empty() { Ok(catalog) } else { Err(errors) }
+    }
+
+    pub fn kind(&self, id: &str) -> Option<&Kind> {
+        self.kinds.iter().find(|k| k.id == id)
+    }
+
+    /// The kind whose words best match `text` (the longest phrase wins; ties go to the
+    /// earlier kind), with the phrase that matched.
+    pub fn match_words(&self, text: &str) -> Option<(&Kind, &str)> {
+        let haystack = format!(" {} ", normalize(text));
+        let mut best: Option<(&Kind, &str)> = None;
+        for kind in &self.kinds {
+            for word in &kind.words {
+                let needle = format!(" {} ", normalize(word));
+                if haystack.contains(&needle) && best.is_none_or(|(_, w)| word.len() > w.len()) {
+                    best = Some((kind, word));
+                }
+            }
+        }
+        best
+    }
+
+    pub fn match_icon(&self, icon: &str) -> Option<&Kind> {
+        self.kinds.iter().find(|k| k.icons.iter().any(|i| i.eq_ignore_ascii_case(icon)))
+    }
+
+    pub fn match_shape(&self, shape: &str) -> Option<&Kind> {
+        self.kinds.iter().find(|k| k.shapes.iter().any(|s| s == shape))
+    }
+
+    /// Every trait a group label carries.
+    pub fn group_traits(&self, title: &str) -> Vec<Trait> {
+        let haystack = format!(" {} ", normalize(title));
+        let mut traits: Vec<Trait> = self
+            .groups
+            .iter()
+            .filter(|g| g.words.iter().any(|w| haystack.contains(&format!(" {} ", normalize(w)))))
+            .map(|g| g.name)
+            .collect();
+        traits.sort();
+        traits.dedup();
+        traits
+    }
+}
+
+impl Kind {
+    pub fn default_ports(&self) -> Vec<Port> {
+        self.ports.iter().filter_map(|p| Port::parse(p)).collect()
+    }
+
+    /// Default properties (regional kinds) as JSON.
+    pub fn properties_json(&self) -> Value {
+        self.properties
+            .as_ref()
+            .and_then(|t| serde_json::to_value(t).ok())
+            .unwrap_or_else(|| Value::Object(serde_json::Map::new()))
+    }
+}
+
+/// Lower-case words separated by single spaces; markup (`<br/>`, `**`, `\n`) and punctuation
+/// other than `-` and `/` inside words become spaces.
+pub fn normalize(text: &str) -> String {
+    let text =
+        text.replace("<br/>", " ").replace("<br>", " ").replace("<br />", " ").replace("\\n", " ");
+    let mapped: String =
+        text.chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' || c == '/' {
+                    c.to_ascii_lowercase()
+                } else {
+                    ' '
+                }
+            })
+            .collect();
+    mapped
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c| c == '-' || c == '/'))
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalog_is_valid_and_large_enough() {
+        let catalog = Catalog::load(BUILTIN).expect("valid");
+        assert!(catalog.kinds.len() >= 30, "{} kinds", catalog.kinds.len());
+    }
+
+    #[test]
+    fn longest_phrase_wins() {
+        let c = Catalog::builtin();
+        let id = |label: &str| c.match_words(label).map(|(k, _)| k.id.as_str());
+        assert_eq!(id("Amazon RDS"), Some("rds"));
+        assert_eq!(id("Redis"), Some("ec2-redis"));
+        assert_eq!(id("ElastiCache for Redis"), Some("elasticache-redis"));
+        assert_eq!(id("Application Load balancer"), Some("alb"));
+        assert_eq!(id("**RDS PostgreSQL**<br/>db.t4g.micro"), Some("rds-postgres"));
+        assert_eq!(id("Amazon Route 53"), Some("route53"));
+        assert_eq!(id("Domain name server"), Some("dns-external"));
+        assert_eq!(id("Something else"), None);
+    }
+
+    #[test]
+    fn ports_parse() {
+        assert_eq!(Port::parse("tcp/443"), Some(Port::tcp(443)));
+        assert_eq!(Port::parse("tcp/9092-9094").map(|p| p.to), Some(9094));
+        assert_eq!(Port::parse("tcp/0"), None);
+        assert_eq!(Port::parse("icmp/1"), None);
+    }
+
+    #[test]
+    fn group_traits_can_combine() {
+        let c = Catalog::builtin();
+        assert_eq!(
+            c.group_traits("Autoscaling Group Security Group"),
+            vec![Trait::SecurityGroup, Trait::AutoScaling]
+        );
+        assert_eq!(c.group_traits("Security Group 1"), vec![Trait::SecurityGroup]);
+    }
+}
