@@ -374,3 +374,161 @@ fn edge_end(end: &arch::EdgeEnd) -> EdgeEnd {
         via_group: end.group_modifier.is_some(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Diagnostic;
+    use crate::extract::DiagramSource;
+    use crate::ir::canonical::to_canonical_json;
+    use crate::ir::graph::Diagram;
+
+    /// The only place that runs parse and resolve.
+    #[track_caller]
+    fn run(text: &str) -> Result<Diagram, Vec<Diagnostic>> {
+        let source = DiagramSource::whole(1, "test".into(), text.to_string(), 0);
+        let (ast, diagnostics) = crate::syntax::parse(&source);
+        let ast = ast.unwrap_or_else(|| panic!("syntax errors: {diagnostics:#?}"));
+        let (diagram, diagnostics) = crate::resolve::resolve(&ast, &source);
+        diagram.ok_or(diagnostics)
+    }
+
+    /// Each error as (code, text under the primary span).
+    #[track_caller]
+    fn errors(text: &str) -> Vec<(&'static str, &str)> {
+        let diagnostics = run(text).expect_err("expected errors");
+        diagnostics
+            .iter()
+            .map(|d| {
+                let span = d.span().expect("a span");
+                (d.code, &text[span.start..span.end])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn canonical_json_of_a_small_diagram() {
+        let diagram = run("architecture-beta\n\
+             group api(cloud)[API]\n\
+             service db(database)[DB] in api\n\
+             service web \"W\"[Web] in api\n\
+             junction j\n\
+             web:R <-[sql]- L:db\n\
+             db{group}:B --> T:j\n")
+        .expect("valid");
+        let json = to_canonical_json(&diagram);
+        assert_eq!(json["groups"][0]["id"], "api");
+        assert_eq!(json["services"][0]["id"], "db");
+        assert_eq!(json["services"][1]["iconText"], "W");
+        assert_eq!(json["junctions"][0]["in"], serde_json::Value::Null);
+        assert_eq!(json["edges"][0]["title"], "sql");
+        assert_eq!(json["edges"][0]["lhsInto"], true);
+        assert_eq!(json["edges"][0]["rhsInto"], false);
+        assert_eq!(json["edges"][1]["lhsGroup"], true);
+        assert_eq!(diagram.groups[0].members, ["db", "web"]);
+    }
+
+    #[test]
+    fn trailing_comments_join_whole_line_comments_in_order() {
+        let diagram =
+            run("architecture-beta\nservice a %% two\n%% one\nservice b %% three\n").expect("ok");
+        let texts: Vec<_> = diagram.comments.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, [" two", " one", " three"]);
+    }
+
+    #[test]
+    fn duplicate_id_labels_both_declarations() {
+        let text = "architecture-beta\ngroup a\nservice a\n";
+        let diagnostics = run(text).expect_err("duplicate");
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(diagnostics[0].code, "m2a::resolve::duplicate_id");
+        let spans: Vec<_> = diagnostics[0].labels.iter().map(|(s, _)| s.start).collect();
+        // The second declaration first, then the first one.
+        assert_eq!(spans, [34, 24]);
+    }
+
+    #[test]
+    fn unknown_parent() {
+        assert_eq!(
+            errors("architecture-beta\nservice a in nowhere\n"),
+            [("m2a::resolve::unknown_parent", "nowhere")]
+        );
+    }
+
+    #[test]
+    fn parent_declared_later_points_at_the_declaration() {
+        let text = "architecture-beta\nservice a in g\ngroup g\n";
+        let diagnostics = run(text).expect_err("later");
+        assert_eq!(diagnostics[0].code, "m2a::resolve::unknown_parent");
+        assert_eq!(diagnostics[0].labels[1].0.start, text.rfind('g').expect("g"));
+        assert!(diagnostics[0].help.as_deref().unwrap_or_default().contains("move"));
+    }
+
+    #[test]
+    fn parent_that_is_not_a_group() {
+        assert_eq!(
+            errors("architecture-beta\njunction j\nservice a in j\n"),
+            [("m2a::resolve::parent_not_group", "j")]
+        );
+    }
+
+    #[test]
+    fn self_parent() {
+        assert_eq!(
+            errors("architecture-beta\ngroup g in g\n"),
+            [("m2a::resolve::self_parent", "g")]
+        );
+    }
+
+    #[test]
+    fn unknown_endpoints_are_each_reported() {
+        assert_eq!(
+            errors("architecture-beta\nservice a\nx:R -- L:y\na:R -- L:a\n"),
+            [("m2a::resolve::unknown_endpoint", "x"), ("m2a::resolve::unknown_endpoint", "y")]
+        );
+    }
+
+    #[test]
+    fn group_as_endpoint() {
+        assert_eq!(
+            errors("architecture-beta\ngroup g\nservice a\na:R -- L:g\n"),
+            [("m2a::resolve::group_endpoint", "g")]
+        );
+    }
+
+    #[test]
+    fn group_modifier_within_one_group() {
+        assert_eq!(
+            errors(
+                "architecture-beta\ngroup g\nservice a in g\nservice b in g\na{group}:R -- L:b\n"
+            ),
+            [("m2a::resolve::group_edge_within_group", "{group}")]
+        );
+    }
+
+    #[test]
+    fn accepted_like_mermaid() {
+        // `{group}` on a service with no group, a self edge, nested groups.
+        run("architecture-beta\nservice a\nservice b\na{group}:R -- L:b\na:R -- L:a\n")
+            .expect("ok");
+        run("architecture-beta\ngroup g\ngroup h in g\nservice a in g\nservice b in h\na{group}:R -- L:b{group}\n")
+            .expect("ok");
+    }
+
+    #[test]
+    fn one_bad_parent_does_not_cascade_into_edges() {
+        assert_eq!(
+            errors("architecture-beta\nservice a in nowhere\nservice b\na:R -- L:b\n"),
+            [("m2a::resolve::unknown_parent", "nowhere")]
+        );
+    }
+
+    #[test]
+    fn long_in_chains_resolve_without_recursion() {
+        let mut text = "architecture-beta\ngroup g0\n".to_string();
+        for i in 1..3000 {
+            text.push_str(&format!("group g{i} in g{}\n", i - 1));
+        }
+        let diagram = run(&text).expect("ok");
+        assert_eq!(diagram.groups.len(), 3000);
+    }
+}

@@ -201,7 +201,7 @@ impl Parser<'_> {
     fn icon_text(&self, pair: Pair<'_, Rule>) -> ast::Text {
         let raw = pair.as_str();
         let inner = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("");
-        ast::Text { value: unescape_quotes(inner), span: self.span(pair.as_span()) }
+        ast::Text { value: unescape(inner), span: self.span(pair.as_span()) }
     }
 
     fn arch_title(&self, pair: Pair<'_, Rule>) -> ast::Text {
@@ -433,7 +433,7 @@ fn help_for(positives: &[Rule], text: &str, at: usize) -> String {
             STATEMENT_FORMS.to_string()
         } else {
             format!(
-                "`{word}` is not a keyword; {STATEMENT_FORMS}; an edge needs a side at each end"
+                "`{word}` is not a keyword: a line starts with `group`, `service`, `junction`, `title`, `accTitle` or `accDescr`, or is an edge such as `a:R -- L:b`"
             )
         }
     } else if positives.contains(&Rule::colon) {
@@ -464,6 +464,31 @@ fn title_value(raw: &str) -> String {
     } else {
         inner.to_string()
     }
+}
+
+/// A quoted string's escapes, as langium converts them: `\n`, `\t`, `\r`, `\b`, `\f`, `\v`
+/// and `\0` are control characters; any other escaped character stands for itself.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('v') => out.push('\u{b}'),
+            Some('0') => out.push('\0'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 fn unescape_quotes(text: &str) -> String {
