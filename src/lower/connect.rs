@@ -196,7 +196,11 @@ fn connect(l: &mut Lowering<'_>, edge: &Edge, i: usize, a: &str, b: &str) {
             l.plan.cdn_origin.insert(client, server.clone());
             l.plan.cdn_ingress.entry(server).or_default().push((port, i));
         }
-        (Role::Monitoring, _) => l.plan.alarms.push((client, server)),
+        (Role::Monitoring, _) => {
+            if !l.plan.alarms.contains(&(client.clone(), server.clone())) {
+                l.plan.alarms.push((client, server));
+            }
+        }
         (Role::Compute | Role::Platform | Role::Entry, Role::Regional) => {
             l.plan.grants.push((client, server, i))
         }
@@ -248,7 +252,14 @@ fn default_ports(l: &Lowering<'_>, server: &str) -> Vec<Port> {
     let mut ports: Vec<Port> = members
         .iter()
         .filter_map(|m| l.classes.elements.get(m))
-        .flat_map(|c| c.kind.default_ports())
+        .flat_map(|c| match c.engine.as_deref().and_then(engine_port) {
+            Some(port)
+                if matches!(c.kind.family, Family::Elasticache | Family::Rds | Family::Aurora) =>
+            {
+                vec![port]
+            }
+            _ => c.kind.default_ports(),
+        })
         .collect();
     if let Some(p) = l.overrides.get(server, "port").and_then(super::overrides::port_value) {
         ports = vec![p];
@@ -256,6 +267,17 @@ fn default_ports(l: &Lowering<'_>, server: &str) -> Vec<Port> {
     ports.sort();
     ports.dedup();
     if ports.is_empty() { vec![Port::tcp(80)] } else { ports }
+}
+
+/// The port an engine named by an override or an engine node listens on.
+fn engine_port(engine: &str) -> Option<Port> {
+    match engine {
+        "memcached" => Some(Port::tcp(11211)),
+        "redis" | "valkey" => Some(Port::tcp(6379)),
+        "mysql" | "mariadb" | "aurora-mysql" => Some(Port::tcp(3306)),
+        "postgres" | "aurora-postgresql" => Some(Port::tcp(5432)),
+        _ => None,
+    }
 }
 
 fn note(l: &mut Lowering<'_>, edge: &Edge, note: String) {
@@ -324,7 +346,7 @@ pub(super) fn materialize(l: &mut Lowering<'_>) {
 }
 
 /// One inbound rule as a resource of its own (so it can reference groups in any order).
-fn rule(
+pub(crate) fn rule(
     l: &mut Lowering<'_>,
     client: &str,
     to_group: &str,
@@ -404,4 +426,37 @@ pub(crate) fn record_grant(
         resource: resource.to_string(),
         origin: crate::ir::infra::Origin { element: client, source },
     });
+}
+
+/// A data store or broker that no edge connects a client to is unreachable: say so.
+pub(super) fn warn_unreached(l: &mut Lowering<'_>) {
+    let mut reached: BTreeSet<String> = BTreeSet::new();
+    for link in &l.plan.links {
+        reached.insert(link.server.clone());
+        if l.diagram.groups.iter().any(|g| g.id == link.server) {
+            reached.extend(member_elements(l, &link.server));
+        }
+    }
+    let mut warnings = Vec::new();
+    for (id, c) in &l.classes.elements {
+        if c.merged_into.is_some()
+            || !c.kind.role.is_server_only()
+            || !super::needs_vpc(c.kind)
+            || reached.contains(id)
+        {
+            continue;
+        }
+        let Some(element) = l.diagram.elements.iter().find(|e| &e.id == id) else { continue };
+        warnings.push(
+            Diagnostic::warning(
+                "m2a::lower::unreached_data_store",
+                format!("no client connects to `{id}`; nothing will be able to reach it"),
+            )
+            .with_label(element.span, "no edge from a client ends here")
+            .with_help(format!(
+                "draw an edge from the element that uses it, for example `App --> {id}`"
+            )),
+        );
+    }
+    l.diagnostics.extend(warnings);
 }

@@ -70,6 +70,7 @@ pub fn lower(
         l.network = Some(refs);
     }
     connect::plan(&mut l);
+    connect::warn_unreached(&mut l);
     resources::build(&mut l);
     connect::materialize(&mut l);
     resources::finish_roles(&mut l);
@@ -214,8 +215,14 @@ impl Lowering<'_> {
         out
     }
 
+    /// What the VPC is attributed to: a group drawn as the VPC, else the first element that
+    /// needs one.
     fn first_vpc_actor(&self) -> Option<String> {
-        self.vpc_actors().into_iter().next()
+        let actors = self.vpc_actors();
+        let first = actors.into_iter().next()?;
+        let vpc_group =
+            self.diagram.groups.iter().find(|g| self.classes.has_trait(&g.id, Trait::Vpc));
+        Some(vpc_group.map_or(first, |g| g.id.clone()))
     }
 
     pub(crate) fn net(&self) -> network::NetworkRefs {

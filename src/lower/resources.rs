@@ -1418,6 +1418,27 @@ fn elastic_beanstalk(l: &mut Lowering<'_>, group: &str) {
     }));
     let instances_sg = client_sg(l, group).unwrap_or_default();
     let lb_sg = server_sg(l, group).unwrap_or_default();
+    // The environment's load balancer reaches its instances on HTTP 80 (the platform's proxy).
+    if instances_sg != lb_sg {
+        let rule = l.add(group, &format!("{}FromLoadBalancer80Ingress", instances_sg.trim_end_matches("SecurityGroup")), "AWS::EC2::SecurityGroupIngress", json!({
+            "GroupId": {"Fn::GetAtt": [instances_sg, "GroupId"]},
+            "SourceSecurityGroupId": {"Fn::GetAtt": [lb_sg, "GroupId"]},
+            "IpProtocol": "tcp",
+            "FromPort": 80,
+            "ToPort": 80,
+            "Description": format!("load balancer to instances of the Elastic Beanstalk environment {group}"),
+        }));
+        let origin = l.origin(group);
+        l.stack.rules.push(crate::ir::infra::NetworkRule {
+            to_group: instances_sg.clone(),
+            from: crate::ir::infra::RuleSource::Group(lb_sg.clone()),
+            protocol: "tcp".into(),
+            from_port: 80,
+            to_port: 80,
+            description: format!("load balancer to instances of {group} ({rule})"),
+            origin,
+        });
+    }
     allow_server_secrets(l, group);
     // The artifact bucket: a regional bucket with an edge to the platform.
     let bucket = l
