@@ -50,7 +50,12 @@ pub struct Kind {
     pub resource_type: Option<String>,
     pub properties: Option<toml::Table>,
     #[serde(default)]
-    pub grant_actions: Vec<String>,
+    pub read_actions: Vec<String>,
+    #[serde(default)]
+    pub write_actions: Vec<String>,
+    /// Messaging: an arrow into it sends, an arrow out of it receives (stores: both read).
+    #[serde(default)]
+    pub directional: bool,
     pub arn_attribute: Option<String>,
 }
 

@@ -287,9 +287,37 @@ fn allow(
 }
 
 /// An edge from a compute actor to a regional service: least privilege on that one resource.
+/// An arrow into the service grants its write actions, an arrow out of it its read actions,
+/// an edge with no single direction both. A queue or stream drawn pointing at a function
+/// also becomes the function's event source.
 pub(super) fn grant_regional(l: &mut Lowering<'_>, client: &str, resource: &str, edge: usize) {
     let Some(kind) = l.classes.elements.get(resource).map(|c| c.kind) else { return };
     let Some(target) = l.plan.main_resource.get(resource).cloned() else { return };
+    let e = &l.diagram.edges[edge];
+    let resource_is_to = l.classes.representative(&e.to.id) == resource || e.to.id == resource;
+    let (into_resource, out_of_resource) = {
+        let (at_resource, at_client) =
+            if resource_is_to { (e.to.head, e.from.head) } else { (e.from.head, e.to.head) };
+        let arrow = Some(crate::ir::graph::Head::Arrow);
+        match (at_resource == arrow, at_client == arrow) {
+            (true, false) => (true, false),
+            (false, true) => (false, true),
+            _ => (true, true),
+        }
+    };
+    let mut actions = Vec::new();
+    if into_resource {
+        actions.extend(kind.write_actions.iter().cloned());
+        // Using a store means reading it too; only messaging tells senders from receivers.
+        if !kind.directional {
+            actions.extend(kind.read_actions.iter().cloned());
+        }
+    }
+    if out_of_resource {
+        actions.extend(kind.read_actions.iter().cloned());
+    }
+    actions.sort();
+    actions.dedup();
     let arn = match kind.arn_attribute.as_deref() {
         Some("Ref") | None => json!({"Ref": target}),
         Some(attr) => json!({"Fn::GetAtt": [target, attr]}),
@@ -297,10 +325,16 @@ pub(super) fn grant_regional(l: &mut Lowering<'_>, client: &str, resource: &str,
     let resources = if kind.resource_type.as_deref() == Some("AWS::S3::Bucket") {
         json!([arn, {"Fn::Sub": format!("${{{target}.Arn}}/*")}])
     } else {
-        json!([arn])
+        json!([arn.clone()])
     };
-    if let Some(role) = allow(l, client, &kind.grant_actions, resources) {
-        super::connect::record_grant(l, &role, kind.grant_actions.clone(), &target, edge);
+    if out_of_resource && !into_resource {
+        event_source(l, client, &target, kind, arn);
+    }
+    if actions.is_empty() {
+        return;
+    }
+    if let Some(role) = allow(l, client, &actions, resources) {
+        super::connect::record_grant(l, &role, actions, &target, edge);
     } else {
         let e = &l.diagram.edges[edge];
         let text = format!("{} -> {}", e.from.id, e.to.id);
@@ -310,6 +344,31 @@ pub(super) fn grant_regional(l: &mut Lowering<'_>, client: &str, resource: &str,
             source,
             note: format!("`{client}` has no IAM role: no grant"),
         });
+    }
+}
+
+/// A queue or stream that points at a function invokes it.
+fn event_source(l: &mut Lowering<'_>, client: &str, target: &str, kind: &Kind, arn: Value) {
+    let Some(func) = l.plan.main_resource.get(client).cloned() else { return };
+    if l.stack.resources.get(&func).is_none_or(|r| r.kind != "AWS::Lambda::Function") {
+        return;
+    }
+    if !matches!(kind.resource_type.as_deref(), Some("AWS::SQS::Queue" | "AWS::Kinesis::Stream")) {
+        return;
+    }
+    let mut props = json!({"EventSourceArn": arn, "FunctionName": {"Ref": func}, "BatchSize": 10});
+    if kind.resource_type.as_deref() == Some("AWS::Kinesis::Stream") {
+        props["StartingPosition"] = json!("LATEST");
+    }
+    let id = l.add(
+        client,
+        &format!("{}From{target}EventSource", Lowering::stem(client)),
+        "AWS::Lambda::EventSourceMapping",
+        props,
+    );
+    // The mapping polls with the function's role: its grant must exist first.
+    if let Some(role) = l.plan.roles.get(client).cloned() {
+        l.depends(&id, &role);
     }
 }
 
@@ -684,7 +743,7 @@ fn lambda(l: &mut Lowering<'_>, id: &str) {
         key.clone(),
         Parameter::string(
             format!("S3 key of {id}'s code package (a .zip with index.handler)"),
-            Some(""),
+            Some("function.zip"),
         ),
     );
     let condition = format!("{stem}HasCode");
@@ -1132,7 +1191,12 @@ fn regional(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
     let Some(resource_type) = kind.resource_type.clone() else { return };
     let suffix = resource_type.rsplit("::").next().unwrap_or("Resource").to_string();
     let stem = Lowering::stem(id);
-    let res = l.add(id, &format!("{stem}{suffix}"), &resource_type, kind.properties_json());
+    let name = if stem.to_lowercase().ends_with(&suffix.to_lowercase()) {
+        stem.clone()
+    } else {
+        format!("{stem}{suffix}")
+    };
+    let res = l.add(id, &name, &resource_type, kind.properties_json());
     if kind.stateful {
         l.keep_data(&res, "Retain");
     }
