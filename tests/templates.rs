@@ -1,0 +1,119 @@
+//! Every diagram in `diagrams/` compiles, and its templates pass the real cfn-lint (0 errors,
+//! 0 warnings) and checkov (0 failed checks; each accepted finding is suppressed in the
+//! template's Metadata with its reason). Both tools are installed by `scripts/test`.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Compile every diagram of `diagrams/` (JSON, and YAML for the Markdown files) into a
+/// fresh directory; returns it with the template paths.
+fn compile_all() -> (PathBuf, Vec<PathBuf>) {
+    let out = support::repo_dir().join("target/test-templates");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).expect("create output dir");
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(support::repo_dir().join("diagrams"))
+        .expect("diagrams/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    inputs.sort();
+    assert!(inputs.len() >= 6, "diagrams/ should hold the seed diagrams and the examples");
+    let mut templates = Vec::new();
+    for input in &inputs {
+        let text = std::fs::read_to_string(input).expect("read diagram");
+        let name = input.display().to_string();
+        let file = mermaid2aws::source::SourceFile::new(&name, text);
+        let markdown = input.extension().is_some_and(|e| e == "md");
+        let formats: &[(mermaid2aws::emit::Format, &str)] = if markdown {
+            &[(mermaid2aws::emit::Format::Json, "json"), (mermaid2aws::emit::Format::Yaml, "yaml")]
+        } else {
+            &[(mermaid2aws::emit::Format::Json, "json")]
+        };
+        for (format, ext) in formats {
+            let (compiled, _) = mermaid2aws::compile_file(&file, None, Default::default(), *format)
+                .unwrap_or_else(|d| panic!("{name} does not compile: {:?}", d.iter().map(|d| &d.message).collect::<Vec<_>>()));
+            assert!(!compiled.is_empty(), "{name} has no infrastructure diagram");
+            for (i, c) in compiled.iter().enumerate() {
+                let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or("diagram");
+                let path = out.join(format!("{stem}-{}.{ext}", i + 1));
+                std::fs::write(&path, &c.template).expect("write template");
+                templates.push(path);
+            }
+        }
+    }
+    (out, templates)
+}
+
+#[test]
+fn cfn_lint_finds_nothing() {
+    let cfn_lint = support::tool("M2A_CFN_LINT", "cfn-lint", "cfn-lint");
+    let (_, templates) = compile_all();
+    let output = Command::new(&cfn_lint)
+        .args(["--regions", "us-east-1", "--format", "parseable", "--"])
+        .args(&templates)
+        .output()
+        .expect("run cfn-lint");
+    let findings = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && findings.trim().is_empty(),
+        "cfn-lint exit {:?} on {} templates:\n{findings}{}",
+        output.status.code(),
+        templates.len(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn checkov_has_no_failed_check() {
+    let checkov = support::tool("M2A_CHECKOV", "checkov", "checkov");
+    let (dir, templates) = compile_all();
+    let json_only: Vec<_> = templates.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let mut cmd = Command::new(&checkov);
+    cmd.args(["--framework", "cloudformation", "--skip-download", "--quiet", "--compact", "-o", "json"]);
+    for t in &json_only {
+        cmd.arg("-f").arg(t);
+    }
+    let output = cmd.current_dir(&dir).output().expect("run checkov");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("checkov printed no JSON ({e}): {stdout}{}", String::from_utf8_lossy(&output.stderr)));
+    let reports = if report.is_array() { report.as_array().cloned().unwrap_or_default() } else { vec![report] };
+    let mut failed = Vec::new();
+    let mut passed = 0;
+    for r in &reports {
+        passed += r["summary"]["passed"].as_u64().unwrap_or(0);
+        for f in r["results"]["failed_checks"].as_array().into_iter().flatten() {
+            failed.push(format!("{} {} in {}", f["check_id"], f["resource"], f["file_path"]));
+        }
+    }
+    assert!(passed > 100, "checkov passed only {passed} checks: did it read the templates?");
+    assert!(failed.is_empty(), "checkov failed checks:\n{}", failed.join("\n"));
+}
+
+#[test]
+fn templates_are_byte_identical_on_every_run() {
+    for input in ["diagrams/seed-iaas.mmd", "diagrams/seed-paas.mmd", "diagrams/README.md"] {
+        let text = std::fs::read_to_string(support::repo_dir().join(input)).expect("read");
+        let first = support::compile_text(input, &text);
+        for _ in 0..3 {
+            assert_eq!(support::compile_text(input, &text), first, "{input} compiled differently");
+        }
+    }
+}
+
+#[test]
+fn every_resource_names_its_diagram_element_and_source() {
+    let text = std::fs::read_to_string(support::repo_dir().join("diagrams/seed-iaas.mmd")).expect("read");
+    for template in support::compile_text("diagrams/seed-iaas.mmd", &text) {
+        for (id, r) in template["Resources"].as_object().expect("Resources") {
+            let meta = &r["Metadata"]["Mermaid2Aws"];
+            let element = meta["Element"].as_str().unwrap_or_default();
+            let source = meta["Source"].as_str().unwrap_or_default();
+            assert!(!element.is_empty(), "{id} has no Element");
+            assert!(source.starts_with("diagrams/seed-iaas.mmd:"), "{id} has Source {source}");
+            let line_col: Vec<&str> = source.rsplitn(3, ':').collect();
+            assert!(line_col.len() == 3 && line_col[0].parse::<u32>().is_ok() && line_col[1].parse::<u32>().is_ok(), "{id}: {source}");
+        }
+    }
+}
