@@ -33,7 +33,10 @@ fn seed_iaas_follows_the_drawn_paths() {
     assert!(r.can("ELB", "ASG", 8080));
     assert!(!r.can("ELB", "ASG", 22));
     for data in ["R", "SQL", "K"] {
-        assert!(!r.can("ELB", data, 6379) && !r.can("ELB", data, 3306), "load balancer reaches {data}");
+        assert!(
+            !r.can("ELB", data, 6379) && !r.can("ELB", data, 3306),
+            "load balancer reaches {data}"
+        );
     }
     // The instances reach each data store on its default port (the edge ASG <--> SG3).
     assert!(r.can("ASG", "R", 6379));
@@ -49,7 +52,11 @@ fn seed_iaas_follows_the_drawn_paths() {
 #[test]
 fn seed_paas_backend_is_reached_only_from_the_instances() {
     let r = reach_of("diagrams/seed-paas.mmd");
-    assert!(r.open_to_internet().is_empty(), "CloudFront is the only public entry: {:?}", r.open_to_internet());
+    assert!(
+        r.open_to_internet().is_empty(),
+        "CloudFront is the only public entry: {:?}",
+        r.open_to_internet()
+    );
     // Elastic Beanstalk instances reach the cache (memcached, the engine drawn next to it)
     // and the broker on their ports.
     assert!(r.can("ElasticBeanstalk", "AmazonElasticCache", 11211));
@@ -74,8 +81,12 @@ fn data_stores_are_reachable_only_from_their_clients() {
 
 #[test]
 fn edge_labels_choose_the_port() {
-    for (label, port, other) in [("tcp/5433", 5433, 5432), (":6380", 6380, 6379), ("9092-9094", 9093, 9095)] {
-        let r = reach_text(&format!("flowchart LR\n  App[EC2 app server] -->|{label}| Db[(Self-hosted Redis)]\n"));
+    for (label, port, other) in
+        [("tcp/5433", 5433, 5432), (":6380", 6380, 6379), ("9092-9094", 9093, 9095)]
+    {
+        let r = reach_text(&format!(
+            "flowchart LR\n  App[EC2 app server] -->|{label}| Db[(Self-hosted Redis)]\n"
+        ));
         assert!(r.can("App", "Db", port), "{label}: {port} should be open");
         assert!(!r.can("App", "Db", other), "{label}: {other} should be closed");
     }
@@ -90,7 +101,9 @@ fn bidirectional_edges_make_the_non_store_side_the_client() {
 
 #[test]
 fn containment_edges_are_placement_not_traffic() {
-    let r = reach_text("flowchart TB\n  V[VPC] --> S[Private Subnet]\n  S -.- App[EC2 app server]\n  App --> Db[(PostgreSQL)]\n");
+    let r = reach_text(
+        "flowchart TB\n  V[VPC] --> S[Private Subnet]\n  S -.- App[EC2 app server]\n  App --> Db[(PostgreSQL)]\n",
+    );
     assert!(r.can("App", "Db", 5432));
     assert_eq!(r.rules.len(), 1, "only the App -> Db rule: {:?}", r.rules);
 }

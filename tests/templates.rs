@@ -32,7 +32,12 @@ fn compile_all() -> (PathBuf, Vec<PathBuf>) {
         };
         for (format, ext) in formats {
             let (compiled, _) = mermaid2aws::compile_file(&file, None, Default::default(), *format)
-                .unwrap_or_else(|d| panic!("{name} does not compile: {:?}", d.iter().map(|d| &d.message).collect::<Vec<_>>()));
+                .unwrap_or_else(|d| {
+                    panic!(
+                        "{name} does not compile: {:?}",
+                        d.iter().map(|d| &d.message).collect::<Vec<_>>()
+                    )
+                });
             assert!(!compiled.is_empty(), "{name} has no infrastructure diagram");
             for (i, c) in compiled.iter().enumerate() {
                 let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or("diagram");
@@ -68,17 +73,31 @@ fn cfn_lint_finds_nothing() {
 fn checkov_has_no_failed_check() {
     let checkov = support::tool("M2A_CHECKOV", "checkov", "checkov");
     let (dir, templates) = compile_all();
-    let json_only: Vec<_> = templates.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let json_only: Vec<_> =
+        templates.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
     let mut cmd = Command::new(&checkov);
-    cmd.args(["--framework", "cloudformation", "--skip-download", "--quiet", "--compact", "-o", "json"]);
+    cmd.args([
+        "--framework",
+        "cloudformation",
+        "--skip-download",
+        "--quiet",
+        "--compact",
+        "-o",
+        "json",
+    ]);
     for t in &json_only {
         cmd.arg("-f").arg(t);
     }
     let output = cmd.current_dir(&dir).output().expect("run checkov");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: serde_json::Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("checkov printed no JSON ({e}): {stdout}{}", String::from_utf8_lossy(&output.stderr)));
-    let reports = if report.is_array() { report.as_array().cloned().unwrap_or_default() } else { vec![report] };
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("checkov printed no JSON ({e}): {stdout}{}", String::from_utf8_lossy(&output.stderr))
+    });
+    let reports = if report.is_array() {
+        report.as_array().cloned().unwrap_or_default()
+    } else {
+        vec![report]
+    };
     let mut failed = Vec::new();
     let mut passed = 0;
     for r in &reports {
@@ -104,7 +123,8 @@ fn templates_are_byte_identical_on_every_run() {
 
 #[test]
 fn every_resource_names_its_diagram_element_and_source() {
-    let text = std::fs::read_to_string(support::repo_dir().join("diagrams/seed-iaas.mmd")).expect("read");
+    let text =
+        std::fs::read_to_string(support::repo_dir().join("diagrams/seed-iaas.mmd")).expect("read");
     for template in support::compile_text("diagrams/seed-iaas.mmd", &text) {
         for (id, r) in template["Resources"].as_object().expect("Resources") {
             let meta = &r["Metadata"]["Mermaid2Aws"];
@@ -113,7 +133,12 @@ fn every_resource_names_its_diagram_element_and_source() {
             assert!(!element.is_empty(), "{id} has no Element");
             assert!(source.starts_with("diagrams/seed-iaas.mmd:"), "{id} has Source {source}");
             let line_col: Vec<&str> = source.rsplitn(3, ':').collect();
-            assert!(line_col.len() == 3 && line_col[0].parse::<u32>().is_ok() && line_col[1].parse::<u32>().is_ok(), "{id}: {source}");
+            assert!(
+                line_col.len() == 3
+                    && line_col[0].parse::<u32>().is_ok()
+                    && line_col[1].parse::<u32>().is_ok(),
+                "{id}: {source}"
+            );
         }
     }
 }

@@ -551,7 +551,9 @@ fn user_data(l: &Lowering<'_>, actor: &str, software: Option<&str>, port: i64) -
     for (k, v) in vars {
         map.insert(k, v);
     }
-    if map.is_empty() {
+    if map.is_empty() && !script.contains("${") {
+        json!({"Fn::Base64": script})
+    } else if map.is_empty() {
         json!({"Fn::Base64": {"Fn::Sub": script}})
     } else {
         json!({"Fn::Base64": {"Fn::Sub": [script, Value::Object(map)]}})
@@ -1450,11 +1452,6 @@ fn elastic_beanstalk(l: &mut Lowering<'_>, group: &str) {
     );
     p.allowed_pattern = Some("^64bit .+$".into());
     l.stack.parameters.insert("SolutionStackName".into(), p);
-    l.stack.parameters.insert("ArtifactKey".into(), Parameter::string("S3 key of the application bundle in the artifact bucket (empty: the platform's sample application)", Some("")));
-    l.stack.conditions.insert(
-        "HasArtifact".into(),
-        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "ArtifactKey"}, ""]}]}),
-    );
     let app = l.add(
         group,
         &format!("{stem}Application"),
@@ -1572,6 +1569,11 @@ fn elastic_beanstalk(l: &mut Lowering<'_>, group: &str) {
         "OptionSettings": settings,
     });
     if let Some(bucket) = bucket.and_then(|b| l.plan.main_resource.get(&b).cloned()) {
+        l.stack.parameters.insert("ArtifactKey".into(), Parameter::string("S3 key of the application bundle in the artifact bucket (empty: the platform's sample application)", Some("")));
+        l.stack.conditions.insert(
+            "HasArtifact".into(),
+            json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "ArtifactKey"}, ""]}]}),
+        );
         let version = l.add(
             group,
             &format!("{stem}ApplicationVersion"),

@@ -32,7 +32,9 @@ pub fn compile_text(name: &str, text: &str) -> Vec<serde_json::Value> {
         mermaid2aws::lower::LowerOptions::default(),
         mermaid2aws::emit::Format::Json,
     )
-    .unwrap_or_else(|d| panic!("{name} does not compile: {:?}", d.iter().map(|d| &d.message).collect::<Vec<_>>()));
+    .unwrap_or_else(|d| {
+        panic!("{name} does not compile: {:?}", d.iter().map(|d| &d.message).collect::<Vec<_>>())
+    });
     compiled.iter().map(|c| serde_json::from_str(&c.template).expect("template is JSON")).collect()
 }
 
@@ -70,16 +72,22 @@ impl Reach {
         let mut groups_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut rules = Vec::new();
         for (_, r) in resources {
-            let element = r["Metadata"]["Mermaid2Aws"]["Element"].as_str().unwrap_or_default().to_string();
+            let element =
+                r["Metadata"]["Mermaid2Aws"]["Element"].as_str().unwrap_or_default().to_string();
             let props = &r["Properties"];
             match r["Type"].as_str() {
                 Some("AWS::EC2::SecurityGroupIngress") => {
-                    let to = props["GroupId"]["Fn::GetAtt"][0].as_str().unwrap_or_default().to_string();
+                    let to =
+                        props["GroupId"]["Fn::GetAtt"][0].as_str().unwrap_or_default().to_string();
                     let from = props["SourceSecurityGroupId"]["Fn::GetAtt"][0]
                         .as_str()
                         .map(str::to_string)
                         .or_else(|| props["CidrIp"].as_str().map(str::to_string))
-                        .or_else(|| props["SourcePrefixListId"]["Ref"].as_str().map(|_| "cloudfront".to_string()))
+                        .or_else(|| {
+                            props["SourcePrefixListId"]["Ref"]
+                                .as_str()
+                                .map(|_| "cloudfront".to_string())
+                        })
                         .unwrap_or_default();
                     let proto = props["IpProtocol"].as_str().unwrap_or_default().to_string();
                     let lo = props["FromPort"].as_i64().unwrap_or(-1);
@@ -104,11 +112,12 @@ impl Reach {
     pub fn can(&self, from: &str, to: &str, port: i64) -> bool {
         let empty = Default::default();
         let targets = self.groups_of.get(to).unwrap_or(&empty);
-        let sources: std::collections::BTreeSet<String> = if from.contains('/') || from == "cloudfront" {
-            [from.to_string()].into()
-        } else {
-            self.groups_of.get(from).cloned().unwrap_or_default()
-        };
+        let sources: std::collections::BTreeSet<String> =
+            if from.contains('/') || from == "cloudfront" {
+                [from.to_string()].into()
+            } else {
+                self.groups_of.get(from).cloned().unwrap_or_default()
+            };
         self.rules.iter().any(|(g, src, proto, lo, hi)| {
             targets.contains(g)
                 && sources.contains(src)
@@ -122,15 +131,21 @@ impl Reach {
     }
 }
 
-fn collect_refs(v: &serde_json::Value, sgs: &std::collections::BTreeSet<String>, out: &mut std::collections::BTreeSet<String>) {
+fn collect_refs(
+    v: &serde_json::Value,
+    sgs: &std::collections::BTreeSet<String>,
+    out: &mut std::collections::BTreeSet<String>,
+) {
     match v {
         serde_json::Value::Object(map) => {
             if let Some(serde_json::Value::Array(a)) = map.get("Fn::GetAtt") {
-                if let Some(id) = a.first().and_then(|x| x.as_str()).filter(|id| sgs.contains(*id)) {
+                if let Some(id) = a.first().and_then(|x| x.as_str()).filter(|id| sgs.contains(*id))
+                {
                     out.insert(id.to_string());
                 }
             }
-            if let Some(id) = map.get("Ref").and_then(|x| x.as_str()).filter(|id| sgs.contains(*id)) {
+            if let Some(id) = map.get("Ref").and_then(|x| x.as_str()).filter(|id| sgs.contains(*id))
+            {
                 out.insert(id.to_string());
             }
             for x in map.values() {
