@@ -58,7 +58,19 @@ pub fn parse(prepared: &str, source: &DiagramSource) -> Result<ast::Flowchart, V
     let Some(top) = pairs.next() else {
         return Err(vec![Diagnostic::bug("the flowchart grammar produced nothing")]);
     };
-    flowchart(top, &grammar_text, &ctx)
+    let mut chart = flowchart(top, &grammar_text, &ctx)?;
+    chart.inherit_dir = inherit_dir(prepared, &source.text);
+    Ok(chart)
+}
+
+/// Whether the configuration that preprocessing took out of the text (front matter or a
+/// directive, now blank in `prepared`) sets `inheritDir: true`.
+fn inherit_dir(prepared: &str, text: &str) -> bool {
+    text.match_indices("inheritDir").any(|(at, word)| {
+        let blanked = prepared.as_bytes().get(at) == Some(&b' ');
+        let rest = text[at + word.len()..].trim_start_matches(['"', '\'']).trim_start();
+        blanked && rest.strip_prefix(':').is_some_and(|v| v.trim_start().starts_with("true"))
+    })
 }
 
 /// `flowchart`: the header, then every statement; error lines become diagnostics.
@@ -81,7 +93,7 @@ fn flowchart(
         }
     }
     if errors.is_empty() {
-        Ok(ast::Flowchart { keyword, direction, statements, span })
+        Ok(ast::Flowchart { keyword, direction, statements, inherit_dir: false, span })
     } else {
         Err(errors)
     }
