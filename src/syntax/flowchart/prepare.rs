@@ -58,13 +58,14 @@ fn quote_attributes(bytes: &mut [u8]) {
         let end = i + len;
         let mut j = i;
         while j + 1 < end {
-            if bytes[j] == b'=' && bytes[j + 1] == b'"' {
-                if let Some(close) = bytes[j + 2..end].iter().position(|&b| b == b'"') {
-                    bytes[j + 1] = b'\'';
-                    bytes[j + 2 + close] = b'\'';
-                    j += 3 + close;
-                    continue;
-                }
+            if bytes[j] == b'='
+                && bytes[j + 1] == b'"'
+                && let Some(close) = bytes[j + 2..end].iter().position(|&b| b == b'"')
+            {
+                bytes[j + 1] = b'\'';
+                bytes[j + 2 + close] = b'\'';
+                j += 3 + close;
+                continue;
             }
             j += 1;
         }
