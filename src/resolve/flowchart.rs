@@ -25,8 +25,9 @@ const MAX_EDGES: usize = 500;
 /// Fill `diagram` from the AST; returns every problem found.
 pub fn resolve(ast: &ast::Flowchart, diagram: &mut Diagram) -> Vec<Diagnostic> {
     let mut db = Db::default();
-    diagram.direction =
-        Some(ast.direction.as_ref().map_or(Direction::TB, |d| header_direction(&d.value)));
+    let direction = ast.direction.as_ref().map_or(Direction::TB, |d| header_direction(&d.value));
+    diagram.direction = Some(direction);
+    db.inherited_direction = ast.inherit_dir.then_some(direction);
     let mut stack: Vec<Frame<'_>> = Vec::new();
     for statement in &ast.statements {
         db.statement(statement, &mut stack, diagram);
@@ -101,10 +102,14 @@ struct Db {
     edge_ids: Vec<String>,
     class_defs: BTreeMap<String, ClassDef>,
     groups: Vec<Group>,
+    /// Every id that is already a member of a completed subgraph.
+    grouped: HashSet<String>,
     tooltips: BTreeMap<String, String>,
     callbacks: HashSet<String>,
     default_interpolate: Option<String>,
     sub_count: usize,
+    /// The diagram direction when the configuration sets `flowchart.inheritDir`.
+    inherited_direction: Option<Direction>,
     edge_limit_reported: bool,
     diagnostics: Vec<Diagnostic>,
 }
@@ -412,15 +417,16 @@ impl Db {
             .into_iter()
             .filter(|m| !m.trim().is_empty())
             .filter(|m| seen.insert(m.clone()))
-            .filter(|m| !self.groups.iter().any(|g| g.members.contains(m)))
+            .filter(|m| !self.grouped.contains(m))
             .collect();
+        self.grouped.extend(members.iter().cloned());
         self.groups.push(Group {
             id: id.clone(),
             span: open.span,
             title: Some(title),
             label_type,
             parent: None,
-            direction: frame.direction,
+            direction: frame.direction.or(self.inherited_direction),
             icon: None,
             members,
             classes: Vec::new(),
@@ -520,6 +526,14 @@ impl Db {
     }
 
     fn finish(self, diagram: &mut Diagram) {
+        let mut group_of: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+        for group in &self.groups {
+            for member in &group.members {
+                group_of.entry(member.as_str()).or_insert(group.id.as_str());
+            }
+        }
+        let group_of: std::collections::HashMap<String, String> =
+            group_of.into_iter().map(|(m, g)| (m.to_string(), g.to_string())).collect();
         diagram.elements = self
             .vertices
             .into_iter()
@@ -527,7 +541,7 @@ impl Db {
                 label: v.text,
                 label_type: v.label_type,
                 form: ElementForm::Node { shape: v.shape },
-                group: self.groups.iter().find(|g| g.members.contains(&id)).map(|g| g.id.clone()),
+                group: group_of.get(&id).cloned(),
                 icon: v.icon,
                 icon_text: None,
                 data: v.data,
@@ -547,9 +561,7 @@ impl Db {
         let parents: Vec<(usize, String)> = groups
             .iter()
             .enumerate()
-            .filter_map(|(i, g)| {
-                groups.iter().find(|p| p.members.contains(&g.id)).map(|p| (i, p.id.clone()))
-            })
+            .filter_map(|(i, g)| group_of.get(&g.id).map(|p| (i, p.clone())))
             .collect();
         for (i, parent) in parents {
             if let Some(group) = groups.get_mut(i) {

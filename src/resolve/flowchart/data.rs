@@ -186,28 +186,98 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Read the inside of `@{...}`: `key: value` pairs separated by `,` (one line) or by lines.
-/// Values are unquoted; quoted strings have their escapes applied.
+/// Read the inside of `@{...}`: `key: value` pairs separated by `,` (one line) or by lines
+/// (YAML block style, with `|`/`>` block scalars). Values are unquoted; quoted strings have
+/// their escapes applied. As mermaid's lexer does, a line break inside a string (with the
+/// indentation after it) becomes `<br/>`.
 pub(super) fn parse(raw: &str) -> Result<BTreeMap<String, String>, String> {
+    let raw = join_string_lines(raw);
     let mut map = BTreeMap::new();
-    let entries: Vec<String> = if raw.contains('\n') {
-        raw.lines().map(str::to_string).collect()
-    } else {
-        split_top_level(raw)
-    };
-    for entry in entries {
-        let entry = entry.trim();
-        if entry.is_empty() {
+    if !raw.contains('\n') {
+        for entry in split_top_level(&raw) {
+            let entry = entry.trim();
+            if entry.is_empty() {
+                continue;
+            }
+            let (key, value) = entry_parts(entry)?;
+            map.insert(key, unquote(value.trim())?);
+        }
+        return Ok(map);
+    }
+    let lines: Vec<&str> = raw.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        i += 1;
+        let entry = line.trim();
+        if entry.is_empty() || entry.starts_with('#') {
             continue;
         }
-        let Some((key, value)) = split_key(entry) else {
-            return Err(format!("`{entry}` is not `key: value`"));
-        };
-        let key = unquote(key.trim())?;
-        let value = unquote(value.trim())?;
-        map.insert(key, value);
+        let indent = line.len() - line.trim_start().len();
+        let (key, value) = entry_parts(entry)?;
+        let value = value.trim();
+        if let Some(style) = value.chars().next().filter(|c| matches!(c, '|' | '>')) {
+            let mut block = Vec::new();
+            while i < lines.len() {
+                let next = lines[i];
+                let next_indent = next.len() - next.trim_start().len();
+                if !next.trim().is_empty() && next_indent <= indent {
+                    break;
+                }
+                block.push(next);
+                i += 1;
+            }
+            map.insert(key, block_scalar(&block, style, value.get(1..).unwrap_or_default()));
+        } else {
+            map.insert(key, unquote(value)?);
+        }
     }
     Ok(map)
+}
+
+/// `key: value`, with the key unquoted.
+fn entry_parts(entry: &str) -> Result<(String, &str), String> {
+    let Some((key, value)) = split_key(entry) else {
+        return Err(format!("`{entry}` is not `key: value`"));
+    };
+    Ok((unquote(key.trim())?, value))
+}
+
+/// A `|` (literal) or `>` (folded) block scalar; `-` strips the final line break.
+fn block_scalar(lines: &[&str], style: char, chomping: &str) -> String {
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let body: Vec<&str> = lines.iter().map(|l| l.get(indent..).unwrap_or_default()).collect();
+    let mut text = if style == '|' { body.join("\n") } else { body.join(" ") };
+    let trimmed_len = text.trim_end_matches(['\n', ' ']).len();
+    text.truncate(trimmed_len);
+    if !chomping.contains('-') && !text.is_empty() {
+        text.push('\n');
+    }
+    text
+}
+
+/// Inside `"..."`, a line break and the blanks after it become `<br/>`.
+fn join_string_lines(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut in_string = false;
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            in_string = !in_string;
+        }
+        if in_string && c == '\n' {
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            out.push_str("<br/>");
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Split at `,` outside quotes.

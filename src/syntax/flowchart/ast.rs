@@ -10,6 +10,9 @@ pub struct Flowchart {
     /// The header direction as written (`LR`, `TD`, `>`...).
     pub direction: Option<Spanned<String>>,
     pub statements: Vec<Statement>,
+    /// The configuration (front matter or `%%{init}%%`) sets `flowchart.inheritDir: true`:
+    /// subgraphs without a `direction` take the diagram's.
+    pub inherit_dir: bool,
     pub span: Span,
 }
 

@@ -58,7 +58,19 @@ pub fn parse(prepared: &str, source: &DiagramSource) -> Result<ast::Flowchart, V
     let Some(top) = pairs.next() else {
         return Err(vec![Diagnostic::bug("the flowchart grammar produced nothing")]);
     };
-    flowchart(top, &grammar_text, &ctx)
+    let mut chart = flowchart(top, &grammar_text, &ctx)?;
+    chart.inherit_dir = inherit_dir(prepared, &source.text);
+    Ok(chart)
+}
+
+/// Whether the configuration that preprocessing took out of the text (front matter or a
+/// directive, now blank in `prepared`) sets `inheritDir: true`.
+fn inherit_dir(prepared: &str, text: &str) -> bool {
+    text.match_indices("inheritDir").any(|(at, word)| {
+        let blanked = prepared.as_bytes().get(at) == Some(&b' ');
+        let rest = text[at + word.len()..].trim_start_matches(['"', '\'']).trim_start();
+        blanked && rest.strip_prefix(':').is_some_and(|v| v.trim_start().starts_with("true"))
+    })
 }
 
 /// `flowchart`: the header, then every statement; error lines become diagnostics.
@@ -81,7 +93,7 @@ fn flowchart(
         }
     }
     if errors.is_empty() {
-        Ok(ast::Flowchart { keyword, direction, statements, span })
+        Ok(ast::Flowchart { keyword, direction, statements, inherit_dir: false, span })
     } else {
         Err(errors)
     }
@@ -460,28 +472,31 @@ fn syntax_error(err: &PestError<Rule>, offset: usize, ctx: &Ctx<'_>) -> Diagnost
         end
     };
     let found = match ctx.original[start..end].chars().next() {
-        None => "the end of the diagram".to_string(),
-        Some('\n') => "the end of the line".to_string(),
+        None => "end of the diagram".to_string(),
+        Some('\n') => "end of line".to_string(),
+        Some('\u{1}') => "`;`".to_string(),
         Some(c) => format!("`{c}`"),
     };
+    // The one place pest's rule names become words.
     let renamed = err.clone().renamed_rules(rule_name);
-    let expected = match &renamed.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } if !positives.is_empty() => {
-            let mut names: Vec<String> = positives.iter().map(rule_name).collect();
-            names.sort();
-            names.dedup();
-            format!("; expected {}", names.join(", "))
-        }
+    let expected = match renamed.variant.message() {
+        message if message.starts_with("expected") => format!("; {message}"),
         _ => String::new(),
     };
     let span = ctx.source.file_span(Span::new(start, end));
     Diagnostic::error("m2a::parse::syntax", format!("unexpected {found}{expected}"))
         .with_label(span, "the statement cannot go on here")
-        .with_help(help_for(&ctx.original[start..end]))
+        .with_help(help_for(&ctx.original[start..end], &expected))
 }
 
 /// A plain-words hint for the character where parsing stopped.
-fn help_for(found: &str) -> &'static str {
+fn help_for(found: &str, expected: &str) -> &'static str {
+    if expected.contains("the end of the edge") {
+        return "an edge with text in the middle must end on the same line: `A -- text --> B` (or write `A -->|text| B`)";
+    }
+    if found == "\n" && expected.contains("`") {
+        return "close the shape or label you opened on this line";
+    }
     match found {
         "(" | ")" | "[" | "]" | "{" | "}" | "|" => {
             "put the text in quotes (`A[\"f(x)\"]`) when it holds brackets or pipes, and close every shape you open"
@@ -544,6 +559,19 @@ fn rule_name(rule: &Rule) -> String {
         Rule::callback_args => "callback arguments",
         Rule::acc_value | Rule::acc_block_value => "a description",
         Rule::prop_field | Rule::prop_value => "a node property like `k:v`",
+        Rule::close_square => "`]`",
+        Rule::close_ellipse => "`-)`",
+        Rule::close_stadium => "`])`",
+        Rule::close_subroutine => "`]]`",
+        Rule::close_cylinder => "`)]`",
+        Rule::close_double_circle => "`)))`",
+        Rule::close_backslash => "`\\]`",
+        Rule::close_slash => "`/]`",
+        Rule::close_circle => "`))`",
+        Rule::close_round => "`)`",
+        Rule::close_hexagon => "`}}`",
+        Rule::close_diamond => "`}`",
+        Rule::close_pipe => "`|`",
         _ => "a statement",
     };
     name.to_string()

@@ -22,6 +22,7 @@ pub(super) fn rewrite(prepared: &str) -> String {
             line_start = line_end + 1;
         }
     }
+    quote_attributes(&mut bytes);
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'#' {
@@ -39,6 +40,37 @@ pub(super) fn rewrite(prepared: &str) -> String {
     }
     // Only ASCII bytes were replaced by ASCII bytes: still UTF-8.
     String::from_utf8(bytes).unwrap_or_else(|_| prepared.to_string())
+}
+
+/// mermaid's clean-up of HTML tags: in `<tag a="v">`, attribute values get single quotes.
+fn quote_attributes(bytes: &mut [u8]) {
+    let mut i = 0;
+    while i < bytes.len() {
+        let is_tag = bytes[i] == b'<'
+            && bytes.get(i + 1).is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_');
+        if !is_tag {
+            i += 1;
+            continue;
+        }
+        let Some(len) = bytes[i..].iter().position(|&b| b == b'>') else {
+            return;
+        };
+        let end = i + len;
+        let mut j = i;
+        while j + 1 < end {
+            if bytes[j] == b'='
+                && bytes[j + 1] == b'"'
+                && let Some(close) = bytes[j + 2..end].iter().position(|&b| b == b'"')
+            {
+                bytes[j + 1] = b'\'';
+                bytes[j + 2 + close] = b'\'';
+                j += 3 + close;
+                continue;
+            }
+            j += 1;
+        }
+        i = end + 1;
+    }
 }
 
 /// mermaid's `/<keyword>.*:\S*#.*;/` on one line: the offset of the `;` it drops.
