@@ -206,13 +206,13 @@ impl Catalog {
                     errors.push(problem(format!("kind `{}`: bad port `{port}`", kind.id)));
                 }
             }
-            if let Some(software) = &kind.software {
-                if !catalog.software.contains_key(software) {
-                    errors.push(problem(format!(
-                        "kind `{}` names software `{software}` that has no [software.{software}]",
-                        kind.id
-                    )));
-                }
+            if let Some(software) = &kind.software
+                && !catalog.software.contains_key(software)
+            {
+                errors.push(problem(format!(
+                    "kind `{}` names software `{software}` that has no [software.{software}]",
+                    kind.id
+                )));
             }
             if kind.family == Family::Regional
                 && (kind.resource_type.is_none() || kind.arn_attribute.is_none())

@@ -63,8 +63,8 @@ fn seed_paas_backend_is_reached_only_from_the_instances() {
     assert!(r.can("ElasticBeanstalk", "AMQ", 61617));
     assert!(!r.can("ElasticBeanstalk", "AMQ", 22));
     // The load balancer is reached from CloudFront only.
-    assert!(r.can("cloudfront", "ApplicationLoadBalancer", 80));
-    assert!(!r.can("0.0.0.0/0", "ApplicationLoadBalancer", 80));
+    assert!(r.can("cloudfront", "ElasticBeanstalk", 80));
+    assert!(!r.can("0.0.0.0/0", "ElasticBeanstalk", 80));
 }
 
 #[test]

@@ -9,8 +9,8 @@ use std::process::Command;
 
 /// Compile every diagram of `diagrams/` (JSON, and YAML for the Markdown files) into a
 /// fresh directory; returns it with the template paths.
-fn compile_all() -> (PathBuf, Vec<PathBuf>) {
-    let out = support::repo_dir().join("target/test-templates");
+fn compile_all(dir: &str) -> (PathBuf, Vec<PathBuf>) {
+    let out = support::repo_dir().join("target").join(dir);
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).expect("create output dir");
     let mut inputs: Vec<PathBuf> = std::fs::read_dir(support::repo_dir().join("diagrams"))
@@ -53,7 +53,7 @@ fn compile_all() -> (PathBuf, Vec<PathBuf>) {
 #[test]
 fn cfn_lint_finds_nothing() {
     let cfn_lint = support::tool("M2A_CFN_LINT", "cfn-lint", "cfn-lint");
-    let (_, templates) = compile_all();
+    let (_, templates) = compile_all("test-templates-cfn-lint");
     let output = Command::new(&cfn_lint)
         .args(["--regions", "us-east-1", "--format", "parseable", "--"])
         .args(&templates)
@@ -72,7 +72,7 @@ fn cfn_lint_finds_nothing() {
 #[test]
 fn checkov_has_no_failed_check() {
     let checkov = support::tool("M2A_CHECKOV", "checkov", "checkov");
-    let (dir, templates) = compile_all();
+    let (dir, templates) = compile_all("test-templates-checkov");
     let json_only: Vec<_> =
         templates.iter().filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
     let mut cmd = Command::new(&checkov);

@@ -107,23 +107,23 @@ fn decide<'c>(
         return Some((kind, format!("override `@aws {} kind={}`", element.id, kind.id)));
     }
     let icon = element.icon.as_deref();
-    if let Some(icon) = icon.filter(|i| i.starts_with("logos:aws") || i.starts_with("aws")) {
-        if let Some(kind) = catalog.match_icon(icon) {
-            return Some((kind, format!("icon `{icon}`")));
-        }
+    if let Some(icon) = icon.filter(|i| i.starts_with("logos:aws") || i.starts_with("aws"))
+        && let Some(kind) = catalog.match_icon(icon)
+    {
+        return Some((kind, format!("icon `{icon}`")));
     }
-    if let Some(label) = element.label.as_deref() {
-        if let Some((kind, word)) = catalog.match_words(label) {
-            return Some((kind, format!("label word \"{word}\" in \"{}\"", label.trim())));
-        }
+    if let Some(label) = element.label.as_deref()
+        && let Some((kind, word)) = catalog.match_words(label)
+    {
+        return Some((kind, format!("label word \"{word}\" in \"{}\"", label.trim())));
     }
     if let Some(kind) = icon.and_then(|i| catalog.match_icon(i)) {
         return Some((kind, format!("icon `{}`", icon.unwrap_or_default())));
     }
-    if let ElementForm::Node { shape: Some(shape) } = &element.form {
-        if let Some(kind) = catalog.match_shape(shape) {
-            return Some((kind, format!("shape `{shape}`")));
-        }
+    if let ElementForm::Node { shape: Some(shape) } = &element.form
+        && let Some(kind) = catalog.match_shape(shape)
+    {
+        return Some((kind, format!("shape `{shape}`")));
     }
     catalog
         .match_words(&split_id(&element.id))

@@ -59,6 +59,10 @@ pub(crate) struct Plan {
 
 pub(super) fn plan(l: &mut Lowering<'_>) {
     for (i, edge) in l.diagram.edges.iter().enumerate() {
+        if is_placement_edge(l, edge) {
+            note(l, edge, "placement (containment drawn as an edge), not traffic: no rule".into());
+            continue;
+        }
         let from = actors(l, &edge.from.id);
         let to = actors(l, &edge.to.id);
         if from.is_empty() || to.is_empty() {
@@ -72,6 +76,41 @@ pub(super) fn plan(l: &mut Lowering<'_>) {
             }
         }
     }
+}
+
+/// An edge that draws where something is rather than who talks to whom: one end is a VPC,
+/// subnet or availability-zone group, or one end contains the other.
+fn is_placement_edge(l: &Lowering<'_>, edge: &Edge) -> bool {
+    let placement = |id: &str| {
+        l.classes.groups.get(id).is_some_and(|traits| {
+            traits
+                .iter()
+                .any(|t| matches!(t, Trait::Vpc | Trait::PublicSubnet | Trait::PrivateSubnet))
+        })
+    };
+    if placement(&edge.from.id) || placement(&edge.to.id) {
+        return true;
+    }
+    contains(l, &edge.from.id, &edge.to.id) || contains(l, &edge.to.id, &edge.from.id)
+}
+
+/// Whether group `outer` holds `inner` (an element or group) at any depth.
+fn contains(l: &Lowering<'_>, outer: &str, inner: &str) -> bool {
+    if !l.diagram.groups.iter().any(|g| g.id == outer) {
+        return false;
+    }
+    let mut current =
+        l.diagram.groups.iter().find(|g| g.id == inner).and_then(|g| g.parent.clone()).or_else(
+            || l.diagram.elements.iter().find(|e| e.id == inner).and_then(|e| e.group.clone()),
+        );
+    for _ in 0..=l.diagram.groups.len() {
+        let Some(g) = current else { return false };
+        if g == outer {
+            return true;
+        }
+        current = l.diagram.groups.iter().find(|x| x.id == g).and_then(|x| x.parent.clone());
+    }
+    false
 }
 
 /// The actors an endpoint stands for: the element (or what it merged into), a group that

@@ -96,13 +96,14 @@ pub(crate) struct Lowering<'a> {
 impl Lowering<'_> {
     /// `file:line:col` of an element or group.
     pub(crate) fn location_of(&self, id: &str) -> String {
+        // A subgraph used as an edge end is also an element: its `subgraph` line wins.
         let span = self
             .diagram
-            .elements
+            .groups
             .iter()
-            .find(|e| e.id == id)
-            .map(|e| e.span)
-            .or_else(|| self.diagram.groups.iter().find(|g| g.id == id).map(|g| g.span))
+            .find(|g| g.id == id)
+            .map(|g| g.span)
+            .or_else(|| self.diagram.elements.iter().find(|e| e.id == id).map(|e| e.span))
             .unwrap_or(self.diagram.span);
         self.file.location(span)
     }

@@ -1140,6 +1140,18 @@ fn amazon_mq(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
 
 fn msk(l: &mut Lowering<'_>, id: &str) {
     let stem = Lowering::stem(id);
+    let logs = l.add(
+        id,
+        &format!("{stem}BrokerLogs"),
+        "AWS::Logs::LogGroup",
+        json!({"RetentionInDays": 365}),
+    );
+    l.suppress(
+        &logs,
+        "checkov",
+        "CKV_AWS_158",
+        "encrypted by CloudWatch Logs' own key; a customer key is an account decision",
+    );
     let sg = server_sg(l, id).unwrap_or_default();
     let net = l.net();
     let cluster = l.add(id, &format!("{stem}Cluster"), "AWS::MSK::Cluster", json!({
@@ -1154,6 +1166,7 @@ fn msk(l: &mut Lowering<'_>, id: &str) {
         },
         "EncryptionInfo": {"EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": true}},
         "ClientAuthentication": {"Sasl": {"Iam": {"Enabled": true}}},
+        "LoggingInfo": {"BrokerLogs": {"CloudWatchLogs": {"Enabled": true, "LogGroup": {"Ref": logs}}}},
     }));
     l.keep_data(&cluster, "Retain");
     l.plan.main_resource.insert(id.to_string(), cluster);

@@ -138,11 +138,10 @@ fn collect_refs(
 ) {
     match v {
         serde_json::Value::Object(map) => {
-            if let Some(serde_json::Value::Array(a)) = map.get("Fn::GetAtt") {
-                if let Some(id) = a.first().and_then(|x| x.as_str()).filter(|id| sgs.contains(*id))
-                {
-                    out.insert(id.to_string());
-                }
+            if let Some(serde_json::Value::Array(a)) = map.get("Fn::GetAtt")
+                && let Some(id) = a.first().and_then(|x| x.as_str()).filter(|id| sgs.contains(*id))
+            {
+                out.insert(id.to_string());
             }
             if let Some(id) = map.get("Ref").and_then(|x| x.as_str()).filter(|id| sgs.contains(*id))
             {
