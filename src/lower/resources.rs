@@ -41,7 +41,7 @@ pub(super) fn build(l: &mut Lowering<'_>) {
             Family::Regional => regional(l, id, kind),
             Family::Lambda => lambda(l, id),
             Family::EcsService => ecs_service(l, id),
-            Family::AutoScaling => auto_scaling(l, id, &[id.clone()]),
+            Family::AutoScaling => auto_scaling(l, id, std::slice::from_ref(id)),
             _ => {}
         }
     }
@@ -1750,7 +1750,7 @@ fn private_zone(l: &mut Lowering<'_>) {
                 && !el.contains('#')
                 && l.stack.resources.get(*r).is_some_and(|x| x.kind == "AWS::EC2::Instance")
         })
-        .filter(|(el, _)| l.classes.elements.get(*el).is_some())
+        .filter(|(el, _)| l.classes.elements.contains_key(*el))
         .map(|(el, _)| el.clone())
         .collect();
     if servers.is_empty() || l.network.is_none() {
