@@ -142,7 +142,6 @@ fn parse(
         }
     };
     report(&file, &parsed.warnings, stderr);
-    note_skipped(&file, &parsed.skipped, stderr);
     let json = if extract::is_markdown(&file) {
         Value::Array(
             parsed
@@ -222,18 +221,6 @@ fn severity_word(diagnostic: &Diagnostic) -> &'static str {
         miette::Severity::Error => "error",
         miette::Severity::Warning => "warning",
         miette::Severity::Advice => "note",
-    }
-}
-
-fn note_skipped(file: &SourceFile, skipped: &[extract::Skipped], stderr: &mut dyn Write) {
-    for s in skipped {
-        let _ = writeln!(
-            stderr,
-            "{}: note: skipped `{}` diagram `{}`: it describes no infrastructure",
-            file.location(s.span),
-            s.keyword,
-            s.name
-        );
     }
 }
 

@@ -48,6 +48,18 @@ pub fn parse_file(file: &SourceFile, diagram: Option<&str>) -> Result<Parsed, Ve
     if has_errors(&diagnostics) {
         return Err(diagnostics);
     }
+    for s in &extracted.skipped {
+        let mut note = Diagnostic::warning(
+            "m2a::extract::skipped",
+            format!("skipped `{}` diagram `{}`: it describes no infrastructure", s.keyword, s.name),
+        )
+        .with_label(s.span, "not an infrastructure diagram")
+        .with_help(
+            "only `flowchart`/`graph` and `architecture-beta` diagrams become infrastructure",
+        );
+        note.severity = miette::Severity::Advice;
+        diagnostics.push(note);
+    }
     Ok(Parsed { diagrams, skipped: extracted.skipped, warnings: diagnostics })
 }
 

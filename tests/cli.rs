@@ -1,0 +1,142 @@
+//! The binary as users run it: outputs, files, exit codes.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
+        .args(args)
+        .current_dir(support::repo_dir())
+        .output()
+        .expect("run mermaid2aws")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = support::repo_dir().join("target/test-cli").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn compile_prints_json_on_stdout() {
+    let out = run(&["compile", "diagrams/seed-iaas.mmd"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let template: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON template");
+    assert_eq!(template["AWSTemplateFormatVersion"], "2010-09-09");
+}
+
+#[test]
+fn compile_markdown_to_a_directory_writes_one_template_per_diagram() {
+    let dir = scratch("markdown-dir");
+    let out = run(&[
+        "compile",
+        "diagrams/README.md",
+        "-o",
+        dir.to_str().expect("utf8"),
+        "--format",
+        "yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(files(&dir), vec!["back-office.yaml", "storefront.yaml"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("skipped `sequenceDiagram`"),
+        "the sequence diagram is skipped and said so: {stderr}"
+    );
+    let yaml: serde_json::Value =
+        yaml_serde::from_str(&std::fs::read_to_string(dir.join("storefront.yaml")).expect("read"))
+            .expect("YAML parses");
+    assert!(yaml["Resources"].as_object().is_some_and(|r| r.len() > 10));
+}
+
+#[test]
+fn diagram_picks_one_by_name_or_number() {
+    let by_name = run(&["compile", "diagrams/seed.md", "--diagram", "PaaS/SaaS implementation"]);
+    let by_number = run(&["compile", "diagrams/seed.md", "--diagram", "2"]);
+    assert_eq!(by_name.status.code(), Some(0), "{}", String::from_utf8_lossy(&by_name.stderr));
+    assert_eq!(by_name.stdout, by_number.stdout);
+    let missing = run(&["compile", "diagrams/seed.md", "--diagram", "7"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("IaaS implementation"),
+        "lists the diagrams"
+    );
+}
+
+#[test]
+fn a_failed_compile_leaves_no_file_behind() {
+    let dir = scratch("failed");
+    let bad = dir.join("bad.md");
+    std::fs::write(&bad, "# One\n```mermaid\ngraph LR\n  A[EC2] --> B[(MySQL)]\n```\n# Two\n```mermaid\ngraph LR\n  subgraph X\n```\n").expect("write");
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).expect("mkdir");
+    let out = run(&["compile", bad.to_str().expect("utf8"), "-o", out_dir.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(files(&out_dir).is_empty(), "no partial output: {:?}", files(&out_dir));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.md:9:3"), "points into the Markdown file: {stderr}");
+    let file = dir.join("one.json");
+    let out = run(&["compile", bad.to_str().expect("utf8"), "-o", file.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!file.exists());
+}
+
+#[test]
+fn emit_dumps_the_intermediate_representations() {
+    let graph = run(&["compile", "diagrams/seed-paas.mmd", "--emit", "graph"]);
+    let graph: serde_json::Value = serde_json::from_slice(&graph.stdout).expect("graph IR JSON");
+    assert_eq!(graph["kind"], "architecture");
+    let infra = run(&["compile", "diagrams/seed-paas.mmd", "--emit", "infra"]);
+    let infra: serde_json::Value = serde_json::from_slice(&infra.stdout).expect("infra IR JSON");
+    assert!(infra["rules"].as_array().is_some_and(|r| !r.is_empty()));
+}
+
+#[test]
+fn existing_network_takes_the_vpc_as_parameters() {
+    let out = run(&["compile", "diagrams/seed-iaas.mmd", "--network", "existing"]);
+    let t: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(t["Parameters"]["VpcId"]["Type"], "AWS::EC2::VPC::Id");
+    assert!(t["Resources"].get("Vpc").is_none());
+}
+
+#[test]
+fn explain_names_the_evidence_and_the_edges() {
+    let out = run(&["explain", "diagrams/seed-iaas.mmd"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("`R` (diagrams/seed-iaas.mmd:29:5) is ec2-redis: label word \"redis\""),
+        "{text}"
+    );
+    assert!(text.contains("from 0.0.0.0/0 on tcp/443"), "{text}");
+    assert!(text.contains("role ASGRole may"), "{text}");
+}
+
+#[test]
+fn parse_prints_mermaids_schema() {
+    let out = run(&["parse", "diagrams/seed-iaas.mmd"]);
+    let ours: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(ours["kind"], "flowchart");
+    assert_eq!(ours["direction"], "LR");
+    let md = run(&["parse", "diagrams/seed.md"]);
+    let list: serde_json::Value = serde_json::from_slice(&md.stdout).expect("JSON");
+    assert_eq!(list.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        list[1]["source"], "diagrams/seed.md:62:1",
+        "the line of `architecture-beta` in the Markdown file"
+    );
+}
