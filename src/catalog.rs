@@ -232,18 +232,36 @@ impl Catalog {
 
     /// The kind whose words best match `text` (the longest phrase wins; ties go to the
     /// earlier kind), with the phrase that matched.
+    ///
+    /// A service word beats a word for an outside actor or a placement unless it is part of
+    /// it ("ALB in public subnets" is a load balancer, "Domain name server" is DNS); a replica
+    /// suffix is ignored ("EC2a", "web2").
     pub fn match_words(&self, text: &str) -> Option<(&Kind, &str)> {
-        let haystack = format!(" {} ", normalize(text));
-        let mut best: Option<(&Kind, &str)> = None;
+        let haystack = format!(" {} ", split_replica_suffixes(&normalize(text)));
+        // Every match: (kind, word, byte range in the haystack).
+        let mut matches: Vec<WordMatch<'_>> = Vec::new();
         for kind in &self.kinds {
             for word in &kind.words {
                 let needle = format!(" {} ", normalize(word));
-                if haystack.contains(&needle) && best.is_none_or(|(_, w)| word.len() > w.len()) {
-                    best = Some((kind, word));
+                let mut from = 0;
+                while let Some(at) = haystack[from..].find(&needle) {
+                    let start = from + at;
+                    matches.push((kind, word, start, start + needle.len()));
+                    from = start + 1;
                 }
             }
         }
-        best
+        let best = longest(matches.iter())?;
+        let is_context = |k: &Kind| matches!(k.role, Role::External | Role::Placement);
+        if is_context(best.0) {
+            let services = matches
+                .iter()
+                .filter(|m| !is_context(m.0) && (m.3 <= best.2 + 1 || m.2 + 1 >= best.3));
+            if let Some(service) = longest(services) {
+                return Some((service.0, service.1));
+            }
+        }
+        Some((best.0, best.1))
     }
 
     pub fn match_icon(&self, icon: &str) -> Option<&Kind> {
@@ -281,6 +299,38 @@ impl Kind {
             .and_then(|t| serde_json::to_value(t).ok())
             .unwrap_or_else(|| Value::Object(serde_json::Map::new()))
     }
+}
+
+/// A word match: kind, word, byte range in the normalized label.
+type WordMatch<'k> = (&'k Kind, &'k str, usize, usize);
+
+/// The match with the longest word; on a tie, the first (the earlier kind in the catalog).
+fn longest<'a, 'k: 'a>(
+    matches: impl Iterator<Item = &'a WordMatch<'k>>,
+) -> Option<&'a WordMatch<'k>> {
+    matches.fold(None, |best, m| match best {
+        Some(b) if b.1.len() >= m.1.len() => Some(b),
+        _ => Some(m),
+    })
+}
+
+/// `ec2a web1` -> `ec2a ec2 web1 web`: a word that ends in a digit and one letter, or in
+/// digits after letters, also stands without the suffix.
+fn split_replica_suffixes(words: &str) -> String {
+    let mut out = Vec::new();
+    for w in words.split(' ') {
+        out.push(w.to_string());
+        let bytes = w.as_bytes();
+        let n = bytes.len();
+        if n >= 3 && bytes[n - 1].is_ascii_lowercase() && bytes[n - 2].is_ascii_digit() {
+            out.push(w[..n - 1].to_string());
+        }
+        let stem = w.trim_end_matches(|c: char| c.is_ascii_digit());
+        if stem.len() >= 2 && stem.len() < n && stem.chars().all(|c| c.is_alphabetic()) {
+            out.push(stem.to_string());
+        }
+    }
+    out.join(" ")
 }
 
 /// Lower-case words separated by single spaces; markup (`<br/>`, `**`, `\n`) and punctuation
@@ -328,6 +378,11 @@ mod tests {
         assert_eq!(id("Amazon Route 53"), Some("route53"));
         assert_eq!(id("Domain name server"), Some("dns-external"));
         assert_eq!(id("Something else"), None);
+        assert_eq!(id("ALB<br/>public subnets"), Some("alb"));
+        assert_eq!(id("EC2a web"), Some("ec2"));
+        assert_eq!(id("web2 Redis"), Some("ec2-redis"));
+        assert_eq!(id("Public Subnet"), Some("subnet"));
+        assert_eq!(id("Users"), Some("users"));
     }
 
     #[test]

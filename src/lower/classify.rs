@@ -94,6 +94,7 @@ pub(crate) fn classify<'c>(
         }
     }
     merge_engines(diagram, &mut classes);
+    merge_replicas(diagram, &mut classes);
     merge_into_platforms(diagram, &mut classes);
     (classes, diagnostics)
 }
@@ -179,6 +180,48 @@ fn merge_engines(diagram: &Diagram, classes: &mut Classes<'_>) {
                 e.merged_into = Some(managed.clone());
                 e.reason.push_str(&format!("; the engine of `{managed}`, not a server of its own"));
             }
+        }
+    }
+}
+
+/// A managed database or cache drawn twice and connected ("RDS primary" -.- "RDS standby")
+/// is one Multi-AZ service: the second merges into the first.
+fn merge_replicas(diagram: &Diagram, classes: &mut Classes<'_>) {
+    for edge in &diagram.edges {
+        let (a, b) = (&edge.from.id, &edge.to.id);
+        let (Some(ca), Some(cb)) = (classes.elements.get(a), classes.elements.get(b)) else {
+            continue;
+        };
+        let managed = matches!(ca.kind.family, Family::Rds | Family::Aurora | Family::Elasticache);
+        if a == b
+            || !managed
+            || ca.kind.id != cb.kind.id
+            || ca.merged_into.is_some()
+            || cb.merged_into.is_some()
+        {
+            continue;
+        }
+        // The one whose label says standby/replica/secondary is the replica; else the later one.
+        let label = |id: &str| {
+            diagram
+                .elements
+                .iter()
+                .find(|e| e.id == id)
+                .map(|e| e.display_label().to_lowercase())
+                .unwrap_or_default()
+        };
+        let is_replica = |id: &str| {
+            ["standby", "replica", "secondary", "read"].iter().any(|w| label(id).contains(w))
+        };
+        let (primary, replica) = if is_replica(a) && !is_replica(b) {
+            (b.clone(), a.clone())
+        } else {
+            (a.clone(), b.clone())
+        };
+        if let Some(c) = classes.elements.get_mut(&replica) {
+            c.merged_into = Some(primary.clone());
+            c.reason
+                .push_str(&format!("; a replica of `{primary}` (one Multi-AZ service, not two)"));
         }
     }
 }

@@ -187,9 +187,14 @@ fn connect(l: &mut Lowering<'_>, edge: &Edge, i: usize, a: &str, b: &str) {
     let (mut client, mut server, mut rc, mut rs) = match (edge.from.head, edge.to.head) {
         (h, Some(Head::Arrow)) if h != Some(Head::Arrow) => (a, b, ra, rb),
         (Some(Head::Arrow), h) if h != Some(Head::Arrow) => (b, a, rb, ra),
-        _ if ra.is_server_only() && !rb.is_server_only() => (b, a, rb, ra),
         _ => (a, b, ra, rb),
     };
+    // Data stores and brokers never open connections: an arrow out of one draws data
+    // flowing to its client ("Kafka --> Consumer"), and so does an undirected edge.
+    if rc.is_server_only() && !rs.is_server_only() {
+        std::mem::swap(&mut client, &mut server);
+        std::mem::swap(&mut rc, &mut rs);
+    }
     // Outside actors and monitoring always start the conversation; regional services and
     // DNS are always what is used.
     let swap = rs == Role::External && rc != Role::External

@@ -643,6 +643,9 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
         let suffix = if count > 1 { format!("Instance{}", n + 1) } else { "Instance".to_string() };
         let inst =
             l.add(id, &format!("{}{suffix}", Lowering::stem(id)), "AWS::EC2::Instance", props);
+        if public {
+            l.suppress(&inst, "checkov", "CKV_AWS_88", "the diagram draws the internet reaching this instance directly; only the drawn ports are open");
+        }
         if l.network.as_ref().is_some_and(|_| l.stack.resources.contains_key("PrivateDefaultRoute"))
         {
             // Provisioning downloads packages: wait for the NAT route.
@@ -880,8 +883,30 @@ fn monitoring_role(l: &mut Lowering<'_>, cause: &str) -> String {
     id
 }
 
+/// The engine a drawn port implies when the label named none ("RDS" reached on 5432).
+fn engine_from_ports(l: &Lowering<'_>, id: &str) -> Option<&'static str> {
+    let ports: Vec<i64> = l
+        .plan
+        .links
+        .iter()
+        .filter(|k| k.server == id)
+        .flat_map(|k| k.ports.iter().map(|p| p.from))
+        .collect();
+    if ports.contains(&5432) {
+        Some("postgres")
+    } else if ports.contains(&3306) {
+        Some("mysql")
+    } else {
+        None
+    }
+}
+
 fn rds(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
-    let engine = match engine_of(l, id, kind).as_str() {
+    let explicit = l.classes.elements.get(id).and_then(|c| c.engine.clone());
+    let engine = explicit
+        .or_else(|| engine_from_ports(l, id).map(str::to_string))
+        .unwrap_or_else(|| engine_of(l, id, kind));
+    let engine = match engine.as_str() {
         "postgres" | "postgresql" => "postgres",
         "mariadb" => "mariadb",
         _ => "mysql",
