@@ -140,3 +140,20 @@ fn parse_prints_mermaids_schema() {
         "the line of `architecture-beta` in the Markdown file"
     );
 }
+
+#[test]
+fn cloudformation_limits_are_checked() {
+    let dir = scratch("limits");
+    let mut text = String::from("flowchart LR\n  App[EC2 app server]\n");
+    for i in 0..120 {
+        text.push_str(&format!("  App --> R{i}[Redis]\n"));
+    }
+    let path = dir.join("big.mmd");
+    std::fs::write(&path, text).expect("write");
+    let out = run(&["compile", path.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("CloudFormation allows 500"), "{stderr}");
+    assert!(stderr.contains("big.mmd:1:1"), "{stderr}");
+}

@@ -47,6 +47,20 @@ fn compile_all(dir: &str) -> (PathBuf, Vec<PathBuf>) {
             }
         }
     }
+    // The existing-network variant of the seed: VPC and subnets as parameters.
+    let seed = support::repo_dir().join("diagrams/seed-iaas.mmd");
+    let file = mermaid2aws::source::SourceFile::new(
+        "diagrams/seed-iaas.mmd",
+        std::fs::read_to_string(seed).expect("read"),
+    );
+    let options =
+        mermaid2aws::lower::LowerOptions { network: Some(mermaid2aws::lower::Network::Existing) };
+    let (compiled, _) =
+        mermaid2aws::compile_file(&file, None, options, mermaid2aws::emit::Format::Json)
+            .expect("compiles");
+    let path = out.join("seed-iaas-existing-network.json");
+    std::fs::write(&path, &compiled[0].template).expect("write");
+    templates.push(path);
     (out, templates)
 }
 
