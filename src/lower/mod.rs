@@ -75,6 +75,7 @@ pub fn lower(
     connect::materialize(&mut l);
     resources::finish_roles(&mut l);
     l.record_decisions();
+    l.drop_unused_parameters();
     let Lowering { stack, diagnostics, .. } = l;
     let ok = !has_errors(&diagnostics);
     (ok.then_some(stack), diagnostics)
@@ -248,6 +249,21 @@ impl Lowering<'_> {
         if out.is_empty() { "Element".into() } else { out }
     }
 
+    /// Parameters nothing refers to (a network parameter no resource needed) are noise.
+    fn drop_unused_parameters(&mut self) {
+        let mut used = std::collections::BTreeSet::new();
+        for r in self.stack.resources.values() {
+            collect_refs(&r.properties, &mut used);
+        }
+        for o in self.stack.outputs.values() {
+            collect_refs(&o.value, &mut used);
+        }
+        for c in self.stack.conditions.values() {
+            collect_refs(c, &mut used);
+        }
+        self.stack.parameters.retain(|name, _| used.contains(name));
+    }
+
     fn record_decisions(&mut self) {
         let mut by_element: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (id, r) in &self.stack.resources {
@@ -316,4 +332,33 @@ pub(crate) fn needs_vpc(kind: &crate::catalog::Kind) -> bool {
             | F::Efs
             | F::ElasticBeanstalk
     )
+}
+
+/// Every name a value refers to: `Ref`s, and `${Name}` inside `Fn::Sub` strings.
+fn collect_refs(value: &Value, out: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(name)) = map.get("Ref") {
+                out.insert(name.clone());
+            }
+            let sub = match map.get("Fn::Sub") {
+                Some(Value::String(text)) => Some(text.as_str()),
+                Some(Value::Array(parts)) => parts.first().and_then(Value::as_str),
+                _ => None,
+            };
+            if let Some(text) = sub {
+                let mut rest = text;
+                while let Some(at) = rest.find("${") {
+                    rest = &rest[at + 2..];
+                    if let Some(end) = rest.find('}') {
+                        out.insert(rest[..end].split('.').next().unwrap_or_default().to_string());
+                        rest = &rest[end..];
+                    }
+                }
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
 }

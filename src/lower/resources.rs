@@ -546,7 +546,11 @@ fn user_data(l: &Lowering<'_>, actor: &str, software: Option<&str>, port: i64) -
             .unwrap_or_default(),
     };
     // `${` would be read by Fn::Sub; software scripts use plain `$VAR` only.
-    script.push_str(&install.replace("${", "${!").replace("{port}", &port.to_string()));
+    let install = install.replace("${", "${!").replace("{port}", &port.to_string());
+    if install.contains("{vpc_cidr}") {
+        vars.push(("VpcCidr".to_string(), l.net().vpc_cidr));
+    }
+    script.push_str(&install.replace("{vpc_cidr}", "${VpcCidr}"));
     let mut map = serde_json::Map::new();
     for (k, v) in vars {
         map.insert(k, v);
