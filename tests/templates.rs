@@ -156,3 +156,124 @@ fn every_resource_names_its_diagram_element_and_source() {
         }
     }
 }
+
+/// The seed's IaaS steps, checked on the template itself.
+#[test]
+fn seed_iaas_template_does_the_seed_steps() {
+    let text =
+        std::fs::read_to_string(support::repo_dir().join("diagrams/seed-iaas.mmd")).expect("read");
+    let t = &support::compile_text("diagrams/seed-iaas.mmd", &text)[0];
+    let resources = t["Resources"].as_object().expect("Resources");
+    let of_type = |ty: &str| {
+        resources
+            .iter()
+            .filter(|(_, r)| r["Type"] == ty)
+            .map(|(id, r)| (id.clone(), r.clone()))
+            .collect::<Vec<_>>()
+    };
+    // 1. Security groups: inbound rules only, all traffic inside each drawn group.
+    assert!(of_type("AWS::EC2::SecurityGroupEgress").is_empty());
+    for (id, sg) in of_type("AWS::EC2::SecurityGroup") {
+        assert!(
+            sg["Properties"].get("SecurityGroupIngress").is_none()
+                && sg["Properties"].get("SecurityGroupEgress").is_none(),
+            "{id}"
+        );
+    }
+    for group in ["SG1SecurityGroup", "SG2SecurityGroup", "SG3SecurityGroup"] {
+        assert!(
+            of_type("AWS::EC2::SecurityGroupIngress").iter().any(
+                |(_, r)| r["Properties"]["IpProtocol"] == "-1"
+                    && r["Properties"]["GroupId"]["Fn::GetAtt"][0] == group
+                    && r["Properties"]["SourceSecurityGroupId"]["Fn::GetAtt"][0] == group
+            ),
+            "{group} has no all-traffic rule for its members"
+        );
+    }
+    // 2. A key pair, used by every launch template.
+    assert_eq!(of_type("AWS::EC2::KeyPair").len(), 1);
+    for (id, lt) in of_type("AWS::EC2::LaunchTemplate") {
+        assert_eq!(lt["Properties"]["LaunchTemplateData"]["KeyName"]["Ref"], "KeyPair", "{id}");
+        assert_eq!(
+            lt["Properties"]["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"], "required",
+            "{id}"
+        );
+    }
+    // 3. Instances with provisioning code that installs and starts their software.
+    let user_data =
+        |lt: &str| resources[lt]["Properties"]["LaunchTemplateData"]["UserData"].to_string();
+    assert!(
+        user_data("RLaunchTemplate").contains("dnf install -y redis6")
+            && user_data("RLaunchTemplate").contains("systemctl enable --now redis6")
+    );
+    assert!(
+        user_data("SQLLaunchTemplate").contains("mariadb105-server")
+            && user_data("SQLLaunchTemplate").contains("systemctl enable --now mariadb")
+    );
+    assert!(user_data("KLaunchTemplate").contains("apache/kafka"));
+    // The auto scaling group runs behind the load balancer on the edge's port.
+    let asg = &resources["ASGAutoScalingGroup"]["Properties"];
+    let tg = asg["TargetGroupARNs"][0]["Ref"].as_str().expect("ASG is behind a target group");
+    assert_eq!(resources[tg]["Properties"]["Port"], 8080);
+    assert_eq!(asg["HealthCheckType"], "ELB");
+    // 4. A private hosted zone resolves a name per internal server; the app is told the names.
+    let zone = &resources["PrivateHostedZone"]["Properties"];
+    assert!(zone["VPCs"][0]["VPCId"]["Ref"] == "Vpc", "the zone is private to the VPC");
+    let records: Vec<String> = of_type("AWS::Route53::RecordSet")
+        .iter()
+        .map(|(_, r)| r["Properties"]["Name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    for name in ["redis.app.internal", "sql.app.internal", "kafka.app.internal"] {
+        assert!(records.iter().any(|r| r == name), "no record {name} in {records:?}");
+    }
+    let app = user_data("ASGLaunchTemplate");
+    for var in ["REDIS_HOST", "SQL_HOST", "KAFKA_HOST"] {
+        assert!(app.contains(var), "the app instances are not told {var}");
+    }
+}
+
+/// The seed's PaaS steps, checked on the template itself.
+#[test]
+fn seed_paas_template_does_the_seed_steps() {
+    let text =
+        std::fs::read_to_string(support::repo_dir().join("diagrams/seed-paas.mmd")).expect("read");
+    let t = &support::compile_text("diagrams/seed-paas.mmd", &text)[0];
+    let r = t["Resources"].as_object().expect("Resources");
+    let one = |ty: &str| r.values().find(|x| x["Type"] == ty).unwrap_or_else(|| panic!("no {ty}"));
+    let env = &one("AWS::ElasticBeanstalk::Environment")["Properties"];
+    assert_eq!(env["SolutionStackName"]["Ref"], "SolutionStackName", "the platform is a parameter");
+    let settings = env["OptionSettings"].as_array().expect("settings");
+    let setting = |ns: &str, name: &str| {
+        settings
+            .iter()
+            .find(|s| s["Namespace"] == ns && s["OptionName"] == name)
+            .map(|s| s["Value"].clone())
+    };
+    assert_eq!(
+        setting("aws:autoscaling:launchconfiguration", "SecurityGroups"),
+        Some(serde_json::json!({"Ref": "AutoScalingGroupSecurityGroup"}))
+    );
+    assert!(
+        setting("aws:elasticbeanstalk:application:environment", "AMAZON_ELASTIC_CACHE_HOST")
+            .is_some()
+    );
+    assert_eq!(
+        one("AWS::ElasticBeanstalk::ApplicationVersion")["Properties"]["SourceBundle"]["S3Bucket"]
+            ["Ref"],
+        "S3ArticastsBucket"
+    );
+    let db = &one("AWS::RDS::DBInstance")["Properties"];
+    assert_eq!(db["ManageMasterUserPassword"], true);
+    assert!(db.get("MasterUserPassword").is_none());
+    assert_eq!(one("AWS::ElastiCache::CacheCluster")["Properties"]["Engine"], "memcached");
+    let broker = one("AWS::AmazonMQ::Broker")["Properties"]["Users"][0]["Password"].to_string();
+    assert!(
+        broker.contains("resolve:secretsmanager"),
+        "the broker password is never plaintext: {broker}"
+    );
+    let origin = &one("AWS::CloudFront::Distribution")["Properties"]["DistributionConfig"]["Origins"]
+        [0]["DomainName"];
+    assert_eq!(origin["Fn::GetAtt"][0], "ElasticBeanstalkEnvironment");
+    assert!(r.values().filter(|x| x["Type"] == "AWS::CloudWatch::Alarm").count() >= 2);
+    assert_eq!(one("AWS::Route53::RecordSet")["Condition"], "HasDomain", "the domain is optional");
+}

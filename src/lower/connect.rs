@@ -51,6 +51,8 @@ pub(crate) struct Plan {
     pub security_groups: BTreeMap<String, String>,
     /// Compute actor -> its IAM role's logical id.
     pub roles: BTreeMap<String, String>,
+    /// Instance element -> every instance drawn for it (`count=`).
+    pub instances: BTreeMap<String, Vec<String>>,
     /// Element or platform group -> its main resource's logical id.
     pub main_resource: BTreeMap<String, String>,
     /// IAM policy statements to add to each role.
@@ -95,7 +97,7 @@ fn is_placement_edge(l: &Lowering<'_>, edge: &Edge) -> bool {
 }
 
 /// Whether group `outer` holds `inner` (an element or group) at any depth.
-fn contains(l: &Lowering<'_>, outer: &str, inner: &str) -> bool {
+pub(crate) fn contains(l: &Lowering<'_>, outer: &str, inner: &str) -> bool {
     if !l.diagram.groups.iter().any(|g| g.id == outer) {
         return false;
     }

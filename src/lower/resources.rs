@@ -628,6 +628,7 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
     let net = l.net();
     let count = l.overrides.number(id, "count").unwrap_or(1);
     let mut first = None;
+    let mut all = Vec::new();
     for n in 0..count {
         let subnet = if public {
             net.public[(n % 2) as usize].clone()
@@ -658,8 +659,10 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
         if kind.stateful {
             l.keep_data(&inst, "Retain");
         }
+        all.push(inst.clone());
         first.get_or_insert(inst);
     }
+    l.plan.instances.insert(id.to_string(), all.clone());
     if let Some(inst) = first {
         l.plan.main_resource.insert(id.to_string(), inst.clone());
         l.output(
@@ -721,12 +724,13 @@ fn auto_scaling(l: &mut Lowering<'_>, actor: &str, members: &[String]) {
 
 /// The port a load balancer sends to this actor (or one of its members) on.
 fn target_port(l: &Lowering<'_>, actor: &str, members: &[String]) -> Option<i64> {
-    l.plan
-        .targets
-        .values()
-        .flatten()
-        .find(|(t, _, _)| t == actor || members.contains(t))
-        .map(|(_, p, _)| p.from)
+    let covers = |t: &str| {
+        t == actor
+            || members.iter().any(|m| m == t)
+            || super::connect::contains(l, t, actor)
+            || members.iter().any(|m| super::connect::contains(l, t, m))
+    };
+    l.plan.targets.values().flatten().find(|(t, _, _)| covers(t)).map(|(_, p, _)| p.from)
 }
 
 fn lambda(l: &mut Lowering<'_>, id: &str) {
@@ -1318,10 +1322,11 @@ fn load_balancer(l: &mut Lowering<'_>, id: &str) {
     let targets = l.plan.targets.get(id).cloned().unwrap_or_default();
     let mut groups = Vec::new();
     for (target, port, _) in &targets {
-        let target_type = match l.classes.elements.get(target).map(|c| c.kind.family) {
-            Some(Family::EcsService) => "ip",
-            _ => "instance",
-        };
+        let mains = target_resources(l, target);
+        let kinds: Vec<String> =
+            mains.iter().filter_map(|m| l.stack.resources.get(m).map(|r| r.kind.clone())).collect();
+        let target_type =
+            if kinds.iter().any(|k| k == "AWS::ECS::Service") { "ip" } else { "instance" };
         let mut props = json!({
             "VpcId": net.vpc,
             "Protocol": "HTTP",
@@ -1330,12 +1335,13 @@ fn load_balancer(l: &mut Lowering<'_>, id: &str) {
             "HealthCheckPath": "/",
             "Matcher": {"HttpCode": "200-399"},
         });
-        if let Some(inst) =
-            l.plan.main_resource.get(target).filter(|r| {
-                l.stack.resources.get(*r).is_some_and(|x| x.kind == "AWS::EC2::Instance")
-            })
-        {
-            props["Targets"] = json!([{"Id": {"Ref": inst}, "Port": port.from}]);
+        let instances: Vec<Value> = mains
+            .iter()
+            .filter(|m| l.stack.resources.get(*m).is_some_and(|x| x.kind == "AWS::EC2::Instance"))
+            .map(|m| json!({"Id": {"Ref": m}, "Port": port.from}))
+            .collect();
+        if !instances.is_empty() {
+            props["Targets"] = Value::Array(instances);
         }
         let tg = l.add(
             id,
@@ -1343,7 +1349,9 @@ fn load_balancer(l: &mut Lowering<'_>, id: &str) {
             "AWS::ElasticLoadBalancingV2::TargetGroup",
             props,
         );
-        attach_target(l, target, &tg);
+        for main in &mains {
+            attach_target(l, main, &tg);
+        }
         groups.push(tg);
     }
     // Listeners: the ports the internet (or CloudFront) reaches it on.
@@ -1400,13 +1408,60 @@ fn load_balancer(l: &mut Lowering<'_>, id: &str) {
     }
 }
 
-fn attach_target(l: &mut Lowering<'_>, target: &str, tg: &str) {
-    let Some(main) = l.plan.main_resource.get(target).cloned() else { return };
+/// The resources a load balancer target stands for: its own, or, for a drawn group, those of
+/// the compute inside it (every instance when it was drawn with a count).
+fn target_resources(l: &Lowering<'_>, target: &str) -> Vec<String> {
+    let actors = if l.diagram.groups.iter().any(|g| g.id == target) && !l.is_platform_group(target)
+    {
+        let mut inside: Vec<String> = member_elements(l, target);
+        inside.extend(
+            l.diagram
+                .groups
+                .iter()
+                .filter(|g| super::connect::contains(l, target, &g.id))
+                .map(|g| g.id.clone()),
+        );
+        inside
+    } else {
+        vec![target.to_string()]
+    };
+    let mut out = Vec::new();
+    for actor in actors {
+        let found = l
+            .plan
+            .instances
+            .get(&actor)
+            .cloned()
+            .or_else(|| l.plan.main_resource.get(&actor).map(|m| vec![m.clone()]));
+        for m in found.unwrap_or_default() {
+            let compute = l.stack.resources.get(&m).is_some_and(|r| {
+                matches!(
+                    r.kind.as_str(),
+                    "AWS::EC2::Instance"
+                        | "AWS::AutoScaling::AutoScalingGroup"
+                        | "AWS::ECS::Service"
+                )
+            });
+            if compute && !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+fn attach_target(l: &mut Lowering<'_>, main: &str, tg: &str) {
     let port = l.stack.resources.get(tg).and_then(|t| t.properties["Port"].as_i64()).unwrap_or(80);
-    let Some(r) = l.resource(&main) else { return };
+    let Some(r) = l.resource(main) else { return };
     match r.kind.as_str() {
         "AWS::AutoScaling::AutoScalingGroup" => {
-            r.properties["TargetGroupARNs"] = json!([{"Ref": tg}]);
+            let arns = r
+                .properties
+                .as_object_mut()
+                .map(|o| o.entry("TargetGroupARNs").or_insert(json!([])));
+            if let Some(Value::Array(list)) = arns {
+                list.push(json!({"Ref": tg}));
+            }
             r.properties["HealthCheckType"] = json!("ELB");
         }
         "AWS::ECS::Service" => {
