@@ -1169,6 +1169,12 @@ fn amazon_mq(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
         &format!("Secret with {id}'s broker user"),
         json!({"Ref": secret}),
     );
+    let endpoints = if rabbit { "AmqpEndpoints" } else { "OpenWireEndpoints" };
+    l.output(
+        &format!("{stem}Endpoint"),
+        &format!("Endpoint of {id}"),
+        json!({"Fn::Select": ["0", {"Fn::GetAtt": [broker, endpoints]}]}),
+    );
 }
 
 fn msk(l: &mut Lowering<'_>, id: &str) {
@@ -1232,6 +1238,11 @@ fn efs(l: &mut Lowering<'_>, id: &str) {
             }),
         );
     }
+    l.output(
+        &format!("{stem}FileSystemId"),
+        &format!("File system of {id} (mount it over NFS from the private subnets)"),
+        json!({"Ref": fs}),
+    );
     l.plan.main_resource.insert(id.to_string(), fs);
 }
 
@@ -1648,17 +1659,14 @@ fn elastic_beanstalk(l: &mut Lowering<'_>, group: &str) {
         ("aws:elasticbeanstalk:managedactions:platformupdate", "UpdateLevel", json!("minor")),
         ("aws:elasticbeanstalk:cloudwatch:logs", "StreamLogs", json!("true")),
     ];
-    for (name, value) in endpoints_for(l, group) {
-        settings.push((
-            "aws:elasticbeanstalk:application:environment",
-            Box::leak(name.into_boxed_str()),
-            value,
-        ));
-    }
-    let settings: Vec<Value> = settings
+    let mut settings: Vec<Value> = settings
         .into_iter()
         .map(|(ns, name, value)| json!({"Namespace": ns, "OptionName": name, "Value": value}))
         .collect();
+    // The application is told where everything it connects to is.
+    for (name, value) in endpoints_for(l, group) {
+        settings.push(json!({"Namespace": "aws:elasticbeanstalk:application:environment", "OptionName": name, "Value": value}));
+    }
     let mut env = json!({
         "ApplicationName": {"Ref": app},
         "SolutionStackName": {"Ref": "SolutionStackName"},
