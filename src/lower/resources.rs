@@ -1624,7 +1624,7 @@ fn elastic_beanstalk(l: &mut Lowering<'_>, group: &str) {
         .map(|(_, r, _)| r.clone());
     let net = l.net();
     let join = |v: &[Value; 2]| json!({"Fn::Join": [",", [v[0].clone(), v[1].clone()]]});
-    let mut settings = vec![
+    let settings = vec![
         ("aws:ec2:vpc", "VPCId", net.vpc.clone()),
         ("aws:ec2:vpc", "Subnets", join(&net.private)),
         ("aws:ec2:vpc", "ELBSubnets", join(&net.public)),
