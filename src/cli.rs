@@ -126,14 +126,7 @@ fn parse(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
-    let file = match read_input(input) {
-        Ok(file) => file,
-        Err(failed) => {
-            let (file, diagnostic) = *failed;
-            report(&file, &[diagnostic], stderr);
-            return EXIT_USER_ERROR;
-        }
-    };
+    let Some(file) = load(input, stderr) else { return EXIT_USER_ERROR };
     let parsed = match crate::parse_file(&file, diagram) {
         Ok(parsed) => parsed,
         Err(diagnostics) => {
@@ -165,6 +158,18 @@ fn parse(
         return EXIT_USER_ERROR;
     }
     EXIT_OK
+}
+
+/// Read the input, or report why it cannot be read.
+fn load(input: &PathBuf, stderr: &mut dyn Write) -> Option<SourceFile> {
+    match read_input(input) {
+        Ok(file) => Some(file),
+        Err(failed) => {
+            let (file, diagnostic) = *failed;
+            report(&file, &[diagnostic], stderr);
+            None
+        }
+    }
 }
 
 /// Read a file or stdin as UTF-8. On failure returns what to report against.
@@ -235,14 +240,7 @@ fn compile(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
-    let file = match read_input(input) {
-        Ok(file) => file,
-        Err(failed) => {
-            let (file, diagnostic) = *failed;
-            report(&file, &[diagnostic], stderr);
-            return EXIT_USER_ERROR;
-        }
-    };
+    let Some(file) = load(input, stderr) else { return EXIT_USER_ERROR };
     let (compiled, warnings) = match crate::compile_file(&file, diagram, options, format) {
         Ok(done) => done,
         Err(diagnostics) => {
@@ -360,14 +358,7 @@ fn explain(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
-    let file = match read_input(input) {
-        Ok(file) => file,
-        Err(failed) => {
-            let (file, diagnostic) = *failed;
-            report(&file, &[diagnostic], stderr);
-            return EXIT_USER_ERROR;
-        }
-    };
+    let Some(file) = load(input, stderr) else { return EXIT_USER_ERROR };
     let (compiled, warnings) =
         match crate::compile_file(&file, diagram, LowerOptions::default(), Format::Json) {
             Ok(done) => done,

@@ -53,6 +53,10 @@ pub(crate) struct Plan {
     pub roles: BTreeMap<String, String>,
     /// Instance element -> every instance drawn for it (`count=`).
     pub instances: BTreeMap<String, Vec<String>>,
+    /// Data store -> the ARN of the secret that holds its credentials (clients may read it).
+    pub secrets: BTreeMap<String, serde_json::Value>,
+    /// Resources several elements share (`keypair`, `rds-monitoring`) -> logical id.
+    pub shared: BTreeMap<&'static str, String>,
     /// Element or platform group -> its main resource's logical id.
     pub main_resource: BTreeMap<String, String>,
     /// IAM policy statements to add to each role.

@@ -445,13 +445,8 @@ fn endpoints_for(l: &Lowering<'_>, client: &str) -> Vec<(String, Value)> {
                 out.push((format!("{name}_PORT"), json!(p.from.to_string())));
             }
         }
-        if let Some(secret) = l.plan.main_resource.get(&format!("{server}#secret")) {
-            let value = if secret.starts_with('{') {
-                json!({"Fn::GetAtt": [main, "MasterUserSecret.SecretArn"]})
-            } else {
-                json!({"Ref": secret})
-            };
-            out.push((format!("{name}_SECRET_ARN"), value));
+        if let Some(arn) = l.plan.secrets.get(&server) {
+            out.push((format!("{name}_SECRET_ARN"), arn.clone()));
         }
     }
     out
@@ -476,16 +471,7 @@ fn allow_server_secrets(l: &mut Lowering<'_>, client: &str) {
         } else {
             vec![s]
         };
-        for m in members {
-            if let Some(secret) = l.plan.main_resource.get(&format!("{m}#secret")) {
-                let main = l.plan.main_resource.get(&m).cloned().unwrap_or_default();
-                arns.push(if secret.starts_with('{') {
-                    json!({"Fn::GetAtt": [main, "MasterUserSecret.SecretArn"]})
-                } else {
-                    json!({"Ref": secret})
-                });
-            }
-        }
+        arns.extend(members.iter().filter_map(|m| l.plan.secrets.get(m).cloned()));
     }
     if !arns.is_empty() {
         allow(l, client, &["secretsmanager:GetSecretValue".to_string()], Value::Array(arns));
@@ -504,7 +490,7 @@ fn ami_parameter(l: &mut Lowering<'_>) {
 }
 
 fn key_pair(l: &mut Lowering<'_>, cause: &str) -> String {
-    if let Some(id) = l.plan.main_resource.get("#keypair") {
+    if let Some(id) = l.plan.shared.get("keypair") {
         return id.clone();
     }
     let id = l.add(
@@ -521,7 +507,7 @@ fn key_pair(l: &mut Lowering<'_>, cause: &str) -> String {
         "SSM parameter that holds the key pair's private key",
         json!({"Fn::Sub": format!("/ec2/keypair/${{{id}.KeyPairId}}")}),
     );
-    l.plan.main_resource.insert("#keypair".into(), id.clone());
+    l.plan.shared.insert("keypair", id.clone());
     id
 }
 
@@ -880,14 +866,14 @@ fn subnet_group(l: &mut Lowering<'_>, id: &str, kind: &str, name_key: &str) -> S
 }
 
 fn monitoring_role(l: &mut Lowering<'_>, cause: &str) -> String {
-    if let Some(id) = l.plan.main_resource.get("#rds-monitoring") {
+    if let Some(id) = l.plan.shared.get("rds-monitoring") {
         return id.clone();
     }
     let id = l.add(cause, "RdsMonitoringRole", "AWS::IAM::Role", json!({
         "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
         "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"}],
     }));
-    l.plan.main_resource.insert("#rds-monitoring".into(), id.clone());
+    l.plan.shared.insert("rds-monitoring", id.clone());
     id
 }
 
@@ -974,7 +960,9 @@ fn rds(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
         );
     }
     l.plan.main_resource.insert(id.to_string(), db.clone());
-    l.plan.main_resource.insert(format!("{id}#secret"), "{managed}".into());
+    l.plan
+        .secrets
+        .insert(id.to_string(), json!({"Fn::GetAtt": [db, "MasterUserSecret.SecretArn"]}));
     l.output(
         &format!("{stem}Endpoint"),
         &format!("Endpoint of {id} ({engine})"),
@@ -1033,7 +1021,9 @@ fn aurora(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
         );
     }
     l.plan.main_resource.insert(id.to_string(), cluster.clone());
-    l.plan.main_resource.insert(format!("{id}#secret"), "{managed}".into());
+    l.plan
+        .secrets
+        .insert(id.to_string(), json!({"Fn::GetAtt": [cluster, "MasterUserSecret.SecretArn"]}));
     l.output(
         &format!("{stem}Endpoint"),
         &format!("Writer endpoint of {id}"),
@@ -1108,7 +1098,7 @@ fn elasticache(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
     );
     l.keep_data(&group, "Snapshot");
     l.plan.main_resource.insert(id.to_string(), group.clone());
-    l.plan.main_resource.insert(format!("{id}#secret"), secret);
+    l.plan.secrets.insert(id.to_string(), json!({"Ref": secret}));
     l.output(
         &format!("{stem}Endpoint"),
         &format!("Primary endpoint of {id} ({engine})"),
@@ -1163,7 +1153,7 @@ fn amazon_mq(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
         "the AWS-owned key encrypts at rest; a customer key is an account decision",
     );
     l.plan.main_resource.insert(id.to_string(), broker.clone());
-    l.plan.main_resource.insert(format!("{id}#secret"), secret.clone());
+    l.plan.secrets.insert(id.to_string(), json!({"Ref": secret}));
     l.output(
         &format!("{stem}CredentialsSecret"),
         &format!("Secret with {id}'s broker user"),
@@ -1837,11 +1827,7 @@ fn private_zone(l: &mut Lowering<'_>) {
         .plan
         .main_resource
         .iter()
-        .filter(|(el, r)| {
-            !el.starts_with('#')
-                && !el.contains('#')
-                && l.stack.resources.get(*r).is_some_and(|x| x.kind == "AWS::EC2::Instance")
-        })
+        .filter(|(_, r)| l.stack.resources.get(*r).is_some_and(|x| x.kind == "AWS::EC2::Instance"))
         .filter(|(el, _)| l.classes.elements.contains_key(*el))
         .map(|(el, _)| el.clone())
         .collect();
