@@ -249,7 +249,7 @@ fn compile(
         }
     };
     report(&file, &warnings, stderr);
-    let texts: Vec<(String, String)> = compiled
+    let mut texts: Vec<(String, String)> = compiled
         .iter()
         .map(|c| {
             let text = match emit {
@@ -260,6 +260,18 @@ fn compile(
             (c.diagram.name.clone(), text)
         })
         .collect();
+    // Several IR dumps on stdout form one JSON array, so the output stays one document.
+    if emit.is_some() && output.is_none() && compiled.len() > 1 {
+        let all: Vec<serde_json::Value> = compiled
+            .iter()
+            .map(|c| match emit {
+                Some(Stage::Graph) => serde_json::to_value(&c.diagram),
+                _ => serde_json::to_value(&c.stack),
+            })
+            .filter_map(Result::ok)
+            .collect();
+        texts = vec![(String::new(), pretty(&all))];
+    }
     let ext = match (emit, format) {
         (Some(_), _) | (None, Format::Json) => "json",
         (None, Format::Yaml) => "yaml",
