@@ -73,6 +73,8 @@ pub enum Role {
     Monitoring,
     Platform,
     Placement,
+    /// Drawn on the traffic path but no server itself: edges pass through it.
+    PassThrough,
 }
 
 impl Role {
@@ -251,6 +253,11 @@ impl Catalog {
                 }
             }
         }
+        // A node that says it is a security group, target group or gateway is one, whatever
+        // else its label names ("SG: app 8080", "ALB target group").
+        if let Some(through) = longest(matches.iter().filter(|m| m.0.role == Role::PassThrough)) {
+            return Some((through.0, through.1));
+        }
         let best = longest(matches.iter())?;
         let is_context = |k: &Kind| matches!(k.role, Role::External | Role::Placement);
         if is_context(best.0) {
@@ -383,6 +390,8 @@ mod tests {
         assert_eq!(id("web2 Redis"), Some("ec2-redis"));
         assert_eq!(id("Public Subnet"), Some("subnet"));
         assert_eq!(id("Users"), Some("users"));
+        assert_eq!(id("SG: app 8080"), Some("pass-through"));
+        assert_eq!(id("Internet Gateway"), Some("pass-through"));
     }
 
     #[test]

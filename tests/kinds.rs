@@ -15,7 +15,8 @@ const CASES: &[(&str, &str, &str)] = &[
     ("on-premises", "On-premises datacenter", ""),
     ("vpc", "VPC", ""),
     ("subnet", "Private subnet", ""),
-    ("nat-gateway", "NAT Gateway", ""),
+    ("pass-through", "SG: app 8080", ""),
+    ("route-table", "Route table", ""),
     ("alb", "Application Load Balancer", "AWS::ElasticLoadBalancingV2::LoadBalancer"),
     ("api-gateway", "API Gateway", "AWS::ApiGatewayV2::Api"),
     ("cloudfront", "Amazon CloudFront", "AWS::CloudFront::Distribution"),
@@ -51,6 +52,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("sns", "SNS topic", "AWS::SNS::Topic"),
     ("secrets-manager", "Secrets Manager", "AWS::SecretsManager::Secret"),
     ("ecr", "ECR", "AWS::ECR::Repository"),
+    ("cognito", "Cognito User Pool", "AWS::Cognito::UserPool"),
     ("eventbridge", "EventBridge", "AWS::Events::EventBus"),
     ("kinesis", "Kinesis data stream", "AWS::Kinesis::Stream"),
     ("cloudwatch", "Amazon CloudWatch", "AWS::CloudWatch::Alarm"),
@@ -64,7 +66,10 @@ fn diagram_for(kind: &str, label: &str) -> String {
         "users" | "dns-external" | "on-premises" => {
             format!("    service x[{label}]\n    x:B --> T:lb\n")
         }
-        "vpc" | "subnet" | "nat-gateway" => format!("    service x[{label}]\n    x:B -- T:app\n"),
+        "vpc" | "subnet" | "route-table" => format!("    service x[{label}]\n    x:B -- T:app\n"),
+        "pass-through" => format!(
+            "    service db(database)[Amazon RDS]\n    service x[{label}]\n    app:B --> T:x\n    x:R --> L:db\n"
+        ),
         "alb" => format!("    service x[{label}]\n    users:B --> T:x\n    x:B --> T:app\n"),
         "cloudfront" => format!("    service x[{label}]\n    users:T --> B:x\n    x:R --> L:lb\n"),
         "route53" => format!(

@@ -37,6 +37,8 @@ pub(crate) struct Plan {
     pub targets: BTreeMap<String, Vec<(String, Port, usize)>>,
     /// CDN -> its origin actor.
     pub cdn_origin: BTreeMap<String, String>,
+    /// CDN -> the S3 buckets it serves objects from.
+    pub cdn_buckets: BTreeMap<String, Vec<String>>,
     /// Origin actor -> ports CloudFront reaches it on.
     pub cdn_ingress: BTreeMap<String, Vec<(Port, usize)>>,
     /// DNS element -> the actor its public name points at.
@@ -64,7 +66,12 @@ pub(crate) struct Plan {
 }
 
 pub(super) fn plan(l: &mut Lowering<'_>) {
-    for (i, edge) in l.diagram.edges.iter().enumerate() {
+    join_pass_through(l);
+    let edges = l.edges.clone();
+    for (i, edge) in edges.iter().enumerate() {
+        if touches_pass_through(l, edge) {
+            continue;
+        }
         if is_placement_edge(l, edge) {
             note(l, edge, "placement (containment drawn as an edge), not traffic: no rule".into());
             continue;
@@ -82,6 +89,64 @@ pub(super) fn plan(l: &mut Lowering<'_>) {
             }
         }
     }
+}
+
+fn is_pass_through(l: &Lowering<'_>, id: &str) -> bool {
+    l.classes
+        .elements
+        .get(id)
+        .is_some_and(|c| c.kind.role == Role::PassThrough && c.merged_into.is_none())
+}
+
+fn touches_pass_through(l: &Lowering<'_>, edge: &Edge) -> bool {
+    is_pass_through(l, &edge.from.id) || is_pass_through(l, &edge.to.id)
+}
+
+/// A node drawn on the traffic path that is no server itself (a security group, a target
+/// group, an internet gateway): `A --> SG[SG: app 8080] --> B` means `A --> B`. Each edge
+/// into it is joined with each edge out of it; the port comes from the outgoing edge's
+/// label, else the incoming one's, else the node's own label.
+fn join_pass_through(l: &mut Lowering<'_>) {
+    let nodes: Vec<String> =
+        l.classes.elements.keys().filter(|id| is_pass_through(l, id)).cloned().collect();
+    let mut joined = Vec::new();
+    for node in &nodes {
+        let incoming: Vec<&Edge> =
+            l.diagram.edges.iter().filter(|e| &e.to.id == node && &e.from.id != node).collect();
+        let outgoing: Vec<&Edge> =
+            l.diagram.edges.iter().filter(|e| &e.from.id == node && &e.to.id != node).collect();
+        for i in &incoming {
+            for o in &outgoing {
+                if i.from.id == o.to.id {
+                    continue;
+                }
+                let has_ports =
+                    |label: &Option<String>| label.as_deref().and_then(ports_in_label).is_some();
+                let label = if has_ports(&o.label) {
+                    o.label.clone()
+                } else if has_ports(&i.label) {
+                    i.label.clone()
+                } else {
+                    Some(l.label_of(node).to_string()).filter(|t| ports_in_label(t).is_some())
+                };
+                let mut edge = (*o).clone();
+                edge.from = i.from.clone();
+                edge.label = label;
+                joined.push(edge);
+            }
+        }
+    }
+    for edge in &l.diagram.edges {
+        if touches_pass_through(l, edge) {
+            let through = if is_pass_through(l, &edge.to.id) { &edge.to.id } else { &edge.from.id };
+            note(
+                l,
+                edge,
+                format!("passes through `{through}`: joined with the edges on its other side"),
+            );
+        }
+    }
+    l.edges.extend(joined);
 }
 
 /// An edge that draws where something is rather than who talks to whom: one end is a VPC,
@@ -246,6 +311,14 @@ fn connect(l: &mut Lowering<'_>, edge: &Edge, i: usize, a: &str, b: &str) {
             l.plan.cdn_origin.insert(client, server.clone());
             l.plan.cdn_ingress.entry(server).or_default().push((port, i));
         }
+        (Role::Cdn, Role::Regional)
+            if l.classes
+                .elements
+                .get(&server)
+                .is_some_and(|c| c.kind.resource_type.as_deref() == Some("AWS::S3::Bucket")) =>
+        {
+            l.plan.cdn_buckets.entry(client).or_default().push(server);
+        }
         (Role::Monitoring, _) => {
             if !l.plan.alarms.contains(&(client.clone(), server.clone())) {
                 l.plan.alarms.push((client, server));
@@ -343,11 +416,11 @@ pub(super) fn materialize(l: &mut Lowering<'_>) {
     for link in links {
         let Some(client_sg) = super::resources::client_sg(l, &link.client) else { continue };
         let Some(server_sg) = super::resources::server_sg(l, &link.server) else { continue };
-        let edge = &l.diagram.edges[link.edge];
+        let edge = l.edges[link.edge].clone();
         if client_sg == server_sg {
             note(
                 l,
-                edge,
+                &edge,
                 format!("same security group `{server_sg}`: covered by its all-traffic rule"),
             );
             continue;
@@ -365,7 +438,7 @@ pub(super) fn materialize(l: &mut Lowering<'_>) {
         let Some(sg) = super::resources::server_sg(l, entry) else { continue };
         for (port, edge) in ports {
             if seen.insert((sg.clone(), "0.0.0.0/0".into(), *port)) {
-                let client = l.diagram.edges[*edge].from.id.clone();
+                let client = l.edges[*edge].from.id.clone();
                 rule(l, &client, &sg, RuleSource::Cidr("0.0.0.0/0".into()), *port, *edge);
             }
         }
@@ -377,7 +450,7 @@ pub(super) fn materialize(l: &mut Lowering<'_>) {
         super::resources::cloudfront_prefix_list_parameter(l);
         for (port, edge) in ports {
             if seen.insert((sg.clone(), "cloudfront".into(), port)) {
-                let client = l.diagram.edges[edge].from.id.clone();
+                let client = l.edges[edge].from.id.clone();
                 rule(
                     l,
                     &client,
@@ -404,7 +477,7 @@ pub(crate) fn rule(
     port: Port,
     edge: usize,
 ) {
-    let e = &l.diagram.edges[edge];
+    let e = &l.edges[edge];
     let location = l.file.location(e.span);
     let description = format!("{} -> {} ({}) at {}", e.from.id, e.to.id, port.describe(), location);
     let description: String =
@@ -467,7 +540,7 @@ pub(crate) fn record_grant(
     resource: &str,
     edge: usize,
 ) {
-    let e = &l.diagram.edges[edge];
+    let e = &l.edges[edge];
     let source = l.file.location(e.span);
     let client = l.stack.resources.get(role).map(|r| r.origin.element.clone()).unwrap_or_default();
     l.stack.grants.push(IamGrant {

@@ -67,11 +67,20 @@ fn existing(l: &mut Lowering<'_>) -> NetworkRefs {
 }
 
 fn new_vpc(l: &mut Lowering<'_>, cause: &str) -> NetworkRefs {
+    // A CIDR written in the VPC group's title ("VPC 10.0.0.0/16") is the default.
+    let drawn = l
+        .diagram
+        .groups
+        .iter()
+        .filter(|g| l.classes.has_trait(&g.id, crate::catalog::Trait::Vpc))
+        .find_map(|g| super::facts::facts(g.display_title()).cidr)
+        .filter(|c| c.ends_with("/16") || c.ends_with("/17") || c.ends_with("/18"));
+    let default = drawn.unwrap_or_else(|| "10.0.0.0/16".to_string());
     let mut cidr = Parameter::string(
-        "CIDR block of the new VPC (split into four /20 subnets)",
-        Some("10.0.0.0/16"),
+        "CIDR block of the new VPC, /16 to /18 (four /20 subnets are cut from it)",
+        Some(&default),
     );
-    cidr.allowed_pattern = Some(r"^(\d{1,3}\.){3}\d{1,3}/16$".into());
+    cidr.allowed_pattern = Some(r"^(\d{1,3}\.){3}\d{1,3}/1[6-8]$".into());
     l.stack.parameters.insert("VpcCidr".into(), cidr);
     let tags = |name: &str| json!([{"Key": "Name", "Value": {"Fn::Sub": format!("${{AWS::StackName}}-{name}")}}]);
     l.add(

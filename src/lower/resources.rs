@@ -293,9 +293,30 @@ fn allow(
 pub(super) fn grant_regional(l: &mut Lowering<'_>, client: &str, resource: &str, edge: usize) {
     let Some(kind) = l.classes.elements.get(resource).map(|c| c.kind) else { return };
     let Some(target) = l.plan.main_resource.get(resource).cloned() else { return };
-    let e = &l.diagram.edges[edge];
+    let e = &l.edges[edge];
     let resource_is_to = l.classes.representative(&e.to.id) == resource || e.to.id == resource;
-    let (into_resource, out_of_resource) = {
+    // A verb in the label says which way data goes ("pull image", "publishes", "reads").
+    let verb = e.label.as_deref().map(crate::catalog::normalize).unwrap_or_default();
+    let says = |words: &[&str]| verb.split(' ').any(|w| words.iter().any(|v| w.starts_with(v)));
+    let reads = says(&[
+        "pull",
+        "read",
+        "get",
+        "download",
+        "fetch",
+        "consume",
+        "receive",
+        "poll",
+        "subscribe",
+        "load",
+    ]);
+    let writes = says(&[
+        "push", "write", "put", "upload", "publish", "send", "store", "save", "produce", "emit",
+        "log", "archive", "export", "backup",
+    ]);
+    let (into_resource, out_of_resource) = if reads != writes {
+        (writes, reads)
+    } else {
         let (at_resource, at_client) =
             if resource_is_to { (e.to.head, e.from.head) } else { (e.from.head, e.to.head) };
         let arrow = Some(crate::ir::graph::Head::Arrow);
@@ -336,7 +357,7 @@ pub(super) fn grant_regional(l: &mut Lowering<'_>, client: &str, resource: &str,
     if let Some(role) = allow(l, client, &actions, resources) {
         super::connect::record_grant(l, &role, actions, &target, edge);
     } else {
-        let e = &l.diagram.edges[edge];
+        let e = &l.edges[edge];
         let text = format!("{} -> {}", e.from.id, e.to.id);
         let source = l.file.location(e.span);
         l.stack.edge_notes.push(crate::ir::infra::EdgeNote {
@@ -604,15 +625,13 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
         auto_scaling(l, id, &[id.to_string()]);
         return;
     }
-    let instance_type = l.overrides.get(id, "class").map_or_else(
-        || if kind.id == "ec2-kafka" { "t3.medium".to_string() } else { "t3.small".to_string() },
-        str::to_string,
-    );
+    let instance_type =
+        l.class(id, "", if kind.id == "ec2-kafka" { "t3.medium" } else { "t3.small" });
     let port = kind.default_ports().first().map_or(80, |p| p.from);
     let lt = launch_template(l, id, kind.software.as_deref(), port, &instance_type, kind.stateful);
     let public = l.plan.internet.contains_key(id);
     let net = l.net();
-    let count = l.overrides.number(id, "count").unwrap_or(1);
+    let count = l.number(id, "count", 1).clamp(1, 20);
     let mut first = None;
     let mut all = Vec::new();
     for n in 0..count {
@@ -678,7 +697,7 @@ fn auto_scaling(l: &mut Lowering<'_>, actor: &str, members: &[String]) {
         .iter()
         .find_map(|m| l.classes.elements.get(m).and_then(|c| c.kind.software.clone()));
     let port = target_port(l, actor, members).unwrap_or(8080);
-    let instance_type = l.overrides.get(actor, "class").unwrap_or("t3.small").to_string();
+    let instance_type = l.class(actor, "", "t3.small");
     // Members are told what the group connects to, and the group what members connect to.
     let mut servers = l.plan.connects_to.get(actor).cloned().unwrap_or_default();
     for m in members {
@@ -686,8 +705,8 @@ fn auto_scaling(l: &mut Lowering<'_>, actor: &str, members: &[String]) {
     }
     l.plan.connects_to.insert(actor.to_string(), servers);
     let lt = launch_template(l, actor, software.as_deref(), port, &instance_type, false);
-    let min = l.overrides.number(actor, "min").unwrap_or(2);
-    let max = l.overrides.number(actor, "max").unwrap_or(4).max(min);
+    let min = l.number(actor, "min", 2);
+    let max = l.number(actor, "max", 4).max(min);
     let net = l.net();
     let id = l.add(actor, &format!("{}AutoScalingGroup", Lowering::stem(actor)), "AWS::AutoScaling::AutoScalingGroup", json!({
         "MinSize": min.to_string(),
@@ -841,7 +860,7 @@ fn ecs_service(l: &mut Lowering<'_>, id: &str) {
     let svc = l.add(id, &format!("{stem}Service"), "AWS::ECS::Service", json!({
         "Cluster": {"Ref": cluster},
         "LaunchType": "FARGATE",
-        "DesiredCount": l.overrides.number(id, "count").unwrap_or(2),
+        "DesiredCount": l.number(id, "count", 2),
         "TaskDefinition": {"Ref": task},
         "NetworkConfiguration": {"AwsvpcConfiguration": {"AssignPublicIp": "DISABLED", "Subnets": net.private, "SecurityGroups": [{"Fn::GetAtt": [sg, "GroupId"]}]}},
     }));
@@ -921,7 +940,7 @@ fn rds(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
         "AWS::RDS::DBInstance",
         json!({
             "Engine": engine,
-            "DBInstanceClass": l.overrides.get(id, "class").unwrap_or("db.t4g.micro"),
+            "DBInstanceClass": l.class(id, "db.", "db.t4g.micro"),
             "AllocatedStorage": l.overrides.number(id, "storage").unwrap_or(20).to_string(),
             "MaxAllocatedStorage": 200,
             "StorageType": "gp3",
@@ -1008,7 +1027,7 @@ fn aurora(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
             json!({
                 "Engine": engine,
                 "DBClusterIdentifier": {"Ref": cluster},
-                "DBInstanceClass": l.overrides.get(id, "class").unwrap_or("db.t4g.medium"),
+                "DBInstanceClass": l.class(id, "db.", "db.t4g.medium"),
                 "PubliclyAccessible": false,
                 "AutoMinorVersionUpgrade": true,
             }),
@@ -1036,7 +1055,7 @@ fn elasticache(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
     let stem = Lowering::stem(id);
     let subnets = subnet_group(l, id, "AWS::ElastiCache::SubnetGroup", "CacheSubnetGroupName");
     let sg = server_sg(l, id).unwrap_or_default();
-    let class = l.overrides.get(id, "class").unwrap_or("cache.t4g.micro").to_string();
+    let class = l.class(id, "cache.", "cache.t4g.micro");
     if engine == "memcached" {
         let cache = l.add(
             id,
@@ -1045,7 +1064,7 @@ fn elasticache(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
             json!({
                 "Engine": "memcached",
                 "CacheNodeType": class,
-                "NumCacheNodes": l.overrides.number(id, "count").unwrap_or(2),
+                "NumCacheNodes": l.number(id, "count", 2).clamp(1, 40),
                 "AZMode": "cross-az",
                 "TransitEncryptionEnabled": true,
                 "CacheSubnetGroupName": {"Ref": subnets},
@@ -1126,7 +1145,7 @@ fn amazon_mq(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
         "BrokerName": {"Fn::Sub": format!("${{AWS::StackName}}-{}", id.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect::<String>())},
         "EngineType": if rabbit { "RABBITMQ" } else { "ACTIVEMQ" },
         "EngineVersion": if rabbit { "3.13" } else { "5.18" },
-        "HostInstanceType": l.overrides.get(id, "class").unwrap_or("mq.t3.micro"),
+        "HostInstanceType": l.class(id, "mq.", "mq.t3.micro"),
         "DeploymentMode": "SINGLE_INSTANCE",
         "PubliclyAccessible": false,
         "AutoMinorVersionUpgrade": true,
@@ -1188,7 +1207,7 @@ fn msk(l: &mut Lowering<'_>, id: &str) {
         "KafkaVersion": "3.6.0",
         "NumberOfBrokerNodes": 2,
         "BrokerNodeGroupInfo": {
-            "InstanceType": l.overrides.get(id, "class").unwrap_or("kafka.t3.small"),
+            "InstanceType": l.class(id, "kafka.", "kafka.t3.small"),
             "ClientSubnets": net.private,
             "SecurityGroups": [{"Fn::GetAtt": [sg, "GroupId"]}],
             "StorageInfo": {"EBSStorageInfo": {"VolumeSize": l.overrides.number(id, "storage").unwrap_or(100)}},
@@ -1625,19 +1644,11 @@ fn elastic_beanstalk(l: &mut Lowering<'_>, group: &str) {
         (
             "aws:autoscaling:launchconfiguration",
             "InstanceType",
-            json!(l.overrides.get(group, "class").unwrap_or("t3.small")),
+            json!(l.class(group, "", "t3.small")),
         ),
         ("aws:autoscaling:launchconfiguration", "RootVolumeType", json!("gp3")),
-        (
-            "aws:autoscaling:asg",
-            "MinSize",
-            json!(l.overrides.number(group, "min").unwrap_or(2).to_string()),
-        ),
-        (
-            "aws:autoscaling:asg",
-            "MaxSize",
-            json!(l.overrides.number(group, "max").unwrap_or(4).to_string()),
-        ),
+        ("aws:autoscaling:asg", "MinSize", json!(l.number(group, "min", 2).to_string())),
+        ("aws:autoscaling:asg", "MaxSize", json!(l.number(group, "max", 4).to_string())),
         ("aws:elasticbeanstalk:environment", "EnvironmentType", json!("LoadBalanced")),
         ("aws:elasticbeanstalk:environment", "LoadBalancerType", json!("application")),
         ("aws:elasticbeanstalk:environment", "ServiceRole", json!({"Ref": service_role})),
@@ -1704,59 +1715,129 @@ fn elastic_beanstalk(l: &mut Lowering<'_>, group: &str) {
 
 fn cloudfront(l: &mut Lowering<'_>, id: &str) {
     let stem = Lowering::stem(id);
-    let Some(origin) = l.plan.cdn_origin.get(id).cloned() else {
-        let span =
-            l.diagram.elements.iter().find(|e| e.id == id).map(|e| e.span).unwrap_or_default();
+    let span = l.diagram.elements.iter().find(|e| e.id == id).map(|e| e.span).unwrap_or_default();
+    // The application origin (a load balancer or an Elastic Beanstalk environment).
+    let app = l.plan.cdn_origin.get(id).cloned().and_then(|origin| {
+        let main = l.plan.main_resource.get(&origin).cloned().unwrap_or_default();
+        let domain = match l.stack.resources.get(&main).map(|r| r.kind.as_str()) {
+            Some("AWS::ElasticBeanstalk::Environment") => json!({"Fn::GetAtt": [main, "EndpointURL"]}),
+            Some("AWS::ElasticLoadBalancingV2::LoadBalancer") => json!({"Fn::GetAtt": [main, "DNSName"]}),
+            _ => {
+                l.diagnostics.push(
+                    crate::diagnostic::Diagnostic::warning("m2a::lower::cdn_origin", format!("`{id}` can front a load balancer, an Elastic Beanstalk environment or an S3 bucket, not `{origin}`"))
+                        .with_label(span, "this CDN")
+                        .with_help("put a load balancer between the CDN and the servers"),
+                );
+                return None;
+            }
+        };
+        let port = l.plan.cdn_ingress.get(&origin).and_then(|v| v.first()).map_or(80, |(p, _)| p.from);
+        Some(json!({"Id": "app", "DomainName": domain, "CustomOriginConfig": {"OriginProtocolPolicy": "http-only", "HTTPPort": port}}))
+    });
+    // A bucket origin, read through an origin access control.
+    let bucket = l
+        .plan
+        .cdn_buckets
+        .get(id)
+        .and_then(|b| b.first())
+        .and_then(|b| l.plan.main_resource.get(b).cloned());
+    if app.is_none() && bucket.is_none() {
         l.diagnostics.push(
-            crate::diagnostic::Diagnostic::warning(
-                "m2a::lower::cdn_without_origin",
-                format!("`{id}` has no origin; it makes no distribution"),
-            )
-            .with_label(span, "this CDN")
-            .with_help("draw an edge from the CDN to the load balancer or environment it serves"),
+            crate::diagnostic::Diagnostic::warning("m2a::lower::cdn_without_origin", format!("`{id}` has no origin; it makes no distribution"))
+                .with_label(span, "this CDN")
+                .with_help("draw an edge from the CDN to the load balancer, environment or S3 bucket it serves"),
         );
         return;
-    };
-    let main = l.plan.main_resource.get(&origin).cloned().unwrap_or_default();
-    let domain = match l.stack.resources.get(&main).map(|r| r.kind.as_str()) {
-        Some("AWS::ElasticBeanstalk::Environment") => json!({"Fn::GetAtt": [main, "EndpointURL"]}),
-        Some("AWS::ElasticLoadBalancingV2::LoadBalancer") => {
-            json!({"Fn::GetAtt": [main, "DNSName"]})
+    }
+    let mut origins = Vec::new();
+    origins.extend(app.clone());
+    let oac = bucket.as_ref().map(|_| {
+        l.add(
+            id,
+            &format!("{stem}OriginAccessControl"),
+            "AWS::CloudFront::OriginAccessControl",
+            json!({
+                "OriginAccessControlConfig": {
+                    "Name": {"Fn::Sub": format!("${{AWS::StackName}}-{}", id.to_lowercase())},
+                    "OriginAccessControlOriginType": "s3",
+                    "SigningBehavior": "always",
+                    "SigningProtocol": "sigv4",
+                },
+            }),
+        )
+    });
+    if let (Some(bucket), Some(oac)) = (&bucket, &oac) {
+        origins.push(json!({"Id": "bucket", "DomainName": {"Fn::GetAtt": [bucket, "RegionalDomainName"]}, "S3OriginConfig": {"OriginAccessIdentity": ""}, "OriginAccessControlId": {"Fn::GetAtt": [oac, "Id"]}}));
+    }
+    let behavior = |origin: &str, methods: &[&str], cache_policy: &str| {
+        let mut b = json!({
+            "TargetOriginId": origin,
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "AllowedMethods": methods,
+            "CachePolicyId": cache_policy,
+            "Compress": true,
+        });
+        if origin == "app" {
+            // All viewer headers, cookies and query strings reach the application.
+            b["OriginRequestPolicyId"] = json!("216adef6-5c7f-47e4-b989-5492eafa07d3");
         }
-        _ => {
-            let span =
-                l.diagram.elements.iter().find(|e| e.id == id).map(|e| e.span).unwrap_or_default();
-            l.diagnostics.push(
-                crate::diagnostic::Diagnostic::warning("m2a::lower::cdn_origin", format!("`{id}` can front a load balancer or an Elastic Beanstalk environment, not `{origin}`"))
-                    .with_label(span, "this CDN")
-                    .with_help("put a load balancer between the CDN and the servers"),
-            );
-            return;
-        }
+        b
     };
-    let port = l.plan.cdn_ingress.get(&origin).and_then(|v| v.first()).map_or(80, |(p, _)| p.from);
+    // Managed policies: CachingDisabled for the application, CachingOptimized for objects.
+    let all_methods = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"];
+    let (default, extra) = match (&app, &bucket) {
+        (Some(_), Some(_)) => (
+            behavior("app", &all_methods, "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"),
+            Some({
+                let mut b =
+                    behavior("bucket", &["GET", "HEAD"], "658327ea-f89d-4fab-a63d-7e88639e58f6");
+                b["PathPattern"] = json!("/static/*");
+                json!([b])
+            }),
+        ),
+        (Some(_), None) => {
+            (behavior("app", &all_methods, "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"), None)
+        }
+        _ => (behavior("bucket", &["GET", "HEAD"], "658327ea-f89d-4fab-a63d-7e88639e58f6"), None),
+    };
     domain_parameters(l);
-    let dist = l.add(id, &format!("{stem}Distribution"), "AWS::CloudFront::Distribution", json!({
-        "DistributionConfig": {
-            "Enabled": true,
-            "Comment": format!("{id}, from {}", l.location_of(id)),
-            "HttpVersion": "http2and3",
-            "PriceClass": "PriceClass_100",
-            "Aliases": {"Fn::If": ["HasDomain", [{"Ref": "DomainName"}], {"Ref": "AWS::NoValue"}]},
-            "ViewerCertificate": {"Fn::If": ["HasDomain",
-                {"AcmCertificateArn": {"Ref": "CloudFrontCertificateArn"}, "SslSupportMethod": "sni-only", "MinimumProtocolVersion": "TLSv1.2_2021"},
-                {"CloudFrontDefaultCertificate": true}]},
-            "Origins": [{"Id": "origin", "DomainName": domain, "CustomOriginConfig": {"OriginProtocolPolicy": "http-only", "HTTPPort": port}}],
-            "DefaultCacheBehavior": {
-                "TargetOriginId": "origin",
-                "ViewerProtocolPolicy": "redirect-to-https",
-                "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
-                "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
-                "OriginRequestPolicyId": "216adef6-5c7f-47e4-b989-5492eafa07d3",
-                "Compress": true,
-            },
-        },
-    }));
+    let mut config = json!({
+        "Enabled": true,
+        "Comment": format!("{id}, from {}", l.location_of(id)),
+        "HttpVersion": "http2and3",
+        "PriceClass": "PriceClass_100",
+        "Aliases": {"Fn::If": ["HasDomain", [{"Ref": "DomainName"}], {"Ref": "AWS::NoValue"}]},
+        "ViewerCertificate": {"Fn::If": ["HasDomain",
+            {"AcmCertificateArn": {"Ref": "CloudFrontCertificateArn"}, "SslSupportMethod": "sni-only", "MinimumProtocolVersion": "TLSv1.2_2021"},
+            {"CloudFrontDefaultCertificate": true}]},
+        "Origins": origins,
+        "DefaultCacheBehavior": default,
+    });
+    if let Some(extra) = extra {
+        config["CacheBehaviors"] = extra;
+    }
+    if app.is_none() {
+        config["DefaultRootObject"] = json!("index.html");
+    }
+    let dist = l.add(
+        id,
+        &format!("{stem}Distribution"),
+        "AWS::CloudFront::Distribution",
+        json!({"DistributionConfig": config}),
+    );
+    if let Some(bucket) = &bucket {
+        l.add(id, &format!("{stem}BucketPolicy"), "AWS::S3::BucketPolicy", json!({
+            "Bucket": {"Ref": bucket},
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "CloudFrontReadsObjects",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": {"Fn::Sub": format!("${{{bucket}.Arn}}/*")},
+                "Condition": {"StringEquals": {"AWS:SourceArn": {"Fn::Sub": format!("arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{dist}}}")}}},
+            }]},
+        }));
+    }
     l.suppress(
         &dist,
         "checkov",
@@ -1770,12 +1851,14 @@ fn cloudfront(l: &mut Lowering<'_>, id: &str) {
         "access logs need a log bucket with ACLs enabled; enable them per account",
     );
     l.suppress(&dist, "checkov", "CKV_AWS_174", "TLSv1.2_2021 is set whenever a custom domain is given; the default certificate fixes the policy");
-    l.suppress(
-        &dist,
-        "checkov",
-        "CKV_AWS_310",
-        "one origin is drawn; failover needs a second origin in the diagram",
-    );
+    if app.is_none() || bucket.is_none() {
+        l.suppress(
+            &dist,
+            "checkov",
+            "CKV_AWS_310",
+            "one origin is drawn; failover needs a second origin in the diagram",
+        );
+    }
     l.suppress(&dist, "checkov", "CKV_AWS_374", "no geo restriction is drawn");
     l.suppress(
         &dist,
