@@ -25,6 +25,9 @@ pub struct Catalog {
     pub groups: Vec<GroupTrait>,
     #[serde(default)]
     pub software: BTreeMap<String, Software>,
+    /// Every kind's words, normalized once (` word `, with the spaces that mark its ends).
+    #[serde(skip)]
+    needles: Vec<Vec<String>>,
 }
 
 /// One element kind.
@@ -185,7 +188,7 @@ impl Catalog {
 
     /// Load and validate a catalog. Diagnostics have spans into `text`.
     pub fn load(text: &str) -> Result<Catalog, Vec<Diagnostic>> {
-        let catalog: Catalog = toml::from_str(text).map_err(|err| {
+        let mut catalog: Catalog = toml::from_str(text).map_err(|err| {
             let span = err.span().map_or(Span::new(0, 0), |r| Span::new(r.start, r.end));
             vec![
                 Diagnostic::error("m2a::catalog::invalid", err.message().to_string())
@@ -225,6 +228,11 @@ impl Catalog {
                 )));
             }
         }
+        catalog.needles = catalog
+            .kinds
+            .iter()
+            .map(|k| k.words.iter().map(|w| format!(" {} ", normalize(w))).collect())
+            .collect();
         if errors.is_empty() { Ok(catalog) } else { Err(errors) }
     }
 
@@ -242,11 +250,10 @@ impl Catalog {
         let haystack = format!(" {} ", split_replica_suffixes(&normalize(text)));
         // Every match: (kind, word, byte range in the haystack).
         let mut matches: Vec<WordMatch<'_>> = Vec::new();
-        for kind in &self.kinds {
-            for word in &kind.words {
-                let needle = format!(" {} ", normalize(word));
+        for (kind, needles) in self.kinds.iter().zip(&self.needles) {
+            for (word, needle) in kind.words.iter().zip(needles) {
                 let mut from = 0;
-                while let Some(at) = haystack[from..].find(&needle) {
+                while let Some(at) = haystack[from..].find(needle.as_str()) {
                     let start = from + at;
                     matches.push((kind, word, start, start + needle.len()));
                     from = start + 1;

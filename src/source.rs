@@ -11,6 +11,9 @@ use serde::Serialize;
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Byte offset of every line start, computed on first use: every resource of a large
+    /// template asks for a location, and scanning the text each time would be quadratic.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 /// A byte range `start..end` in a [`SourceFile`].
@@ -48,7 +51,7 @@ impl From<Span> for miette::SourceSpan {
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        SourceFile { name: name.into(), text: text.into() }
+        SourceFile { name: name.into(), text: text.into(), line_starts: std::sync::OnceLock::new() }
     }
 
     /// 1-based line and column (in characters) of a byte offset; offsets past the end or
@@ -58,10 +61,12 @@ impl SourceFile {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = &self.text[..offset];
-        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+        });
+        let line = starts.partition_point(|&start| start <= offset);
+        let line_start = starts[line - 1];
+        let col = self.text[line_start..offset].chars().count() + 1;
         (line, col)
     }
 

@@ -35,6 +35,8 @@ pub(crate) struct Plan {
     pub grants: Vec<(String, String, usize)>,
     /// Load balancer -> (target actor, port, edge).
     pub targets: BTreeMap<String, Vec<(String, Port, usize)>>,
+    /// Target actor -> the first port a load balancer sends to it on (built on first use).
+    pub target_ports: std::sync::OnceLock<BTreeMap<String, i64>>,
     /// CDN -> its origin actor.
     pub cdn_origin: BTreeMap<String, String>,
     /// CDN -> the S3 buckets it serves objects from.
@@ -167,19 +169,19 @@ fn is_placement_edge(l: &Lowering<'_>, edge: &Edge) -> bool {
 
 /// Whether group `outer` holds `inner` (an element or group) at any depth.
 pub(crate) fn contains(l: &Lowering<'_>, outer: &str, inner: &str) -> bool {
-    if !l.diagram.groups.iter().any(|g| g.id == outer) {
+    if !l.group(outer).is_some() {
         return false;
     }
-    let mut current =
-        l.diagram.groups.iter().find(|g| g.id == inner).and_then(|g| g.parent.clone()).or_else(
-            || l.diagram.elements.iter().find(|e| e.id == inner).and_then(|e| e.group.clone()),
-        );
+    let mut current = l
+        .group(inner)
+        .and_then(|g| g.parent.clone())
+        .or_else(|| l.element(inner).and_then(|e| e.group.clone()));
     for _ in 0..=l.diagram.groups.len() {
         let Some(g) = current else { return false };
         if g == outer {
             return true;
         }
-        current = l.diagram.groups.iter().find(|x| x.id == g).and_then(|x| x.parent.clone());
+        current = l.group(g).and_then(|x| x.parent.clone());
     }
     false
 }
@@ -188,7 +190,7 @@ pub(crate) fn contains(l: &Lowering<'_>, outer: &str, inner: &str) -> bool {
 /// means something (security group, auto scaling group, Elastic Beanstalk), or the members of
 /// a group that is only a drawing.
 fn actors(l: &Lowering<'_>, id: &str) -> Vec<String> {
-    if let Some(group) = l.diagram.groups.iter().find(|g| g.id == id) {
+    if let Some(group) = l.group(id) {
         let traits = l.classes.groups.get(id).cloned().unwrap_or_default();
         if traits.iter().any(|t| {
             matches!(t, Trait::SecurityGroup | Trait::AutoScaling | Trait::ElasticBeanstalk)
@@ -212,7 +214,7 @@ pub(crate) fn actor_role(l: &Lowering<'_>, actor: &str) -> Option<Role> {
     if l.is_platform_group(actor) {
         return Some(Role::Platform);
     }
-    if l.diagram.groups.iter().any(|g| g.id == actor) {
+    if l.group(actor).is_some() {
         let members = member_elements(l, actor);
         if members.is_empty() {
             return Some(Role::Placement);
@@ -232,9 +234,9 @@ pub(crate) fn member_elements(l: &Lowering<'_>, group: &str) -> Vec<String> {
         if !seen.insert(g.clone()) {
             continue;
         }
-        let Some(group) = l.diagram.groups.iter().find(|x| x.id == g) else { continue };
+        let Some(group) = l.group(g) else { continue };
         for m in &group.members {
-            if l.diagram.groups.iter().any(|x| &x.id == m) {
+            if l.group(m).is_some() {
                 stack.push(m.clone());
             } else if l.classes.elements.get(m).is_some_and(|c| c.merged_into.is_none()) {
                 out.push(m.clone());
@@ -367,7 +369,7 @@ fn default_ports(l: &Lowering<'_>, server: &str) -> Vec<Port> {
     if l.is_platform_group(server) {
         return vec![Port::tcp(80)];
     }
-    let members = if l.diagram.groups.iter().any(|g| g.id == server) {
+    let members = if l.group(server).is_some() {
         member_elements(l, server)
     } else {
         vec![server.to_string()]
@@ -556,7 +558,7 @@ pub(super) fn warn_unreached(l: &mut Lowering<'_>) {
     let mut reached: BTreeSet<String> = BTreeSet::new();
     for link in &l.plan.links {
         reached.insert(link.server.clone());
-        if l.diagram.groups.iter().any(|g| g.id == link.server) {
+        if l.group(&link.server).is_some() {
             reached.extend(member_elements(l, &link.server));
         }
     }
@@ -569,7 +571,7 @@ pub(super) fn warn_unreached(l: &mut Lowering<'_>) {
         {
             continue;
         }
-        let Some(element) = l.diagram.elements.iter().find(|e| &e.id == id) else { continue };
+        let Some(element) = l.element(id) else { continue };
         warnings.push(
             Diagnostic::warning(
                 "m2a::lower::unreached_data_store",

@@ -118,7 +118,7 @@ fn inside_platform(l: &Lowering<'_>, group: &str) -> bool {
         if l.is_platform_group(&g) {
             return true;
         }
-        current = l.diagram.groups.iter().find(|x| x.id == g).and_then(|x| x.parent.clone());
+        current = l.group(g).and_then(|x| x.parent.clone());
     }
     false
 }
@@ -128,10 +128,10 @@ fn inside_platform(l: &Lowering<'_>, group: &str) -> bool {
 /// Who owns the security group an actor is in: the nearest enclosing security-group group,
 /// else an enclosing auto scaling group, else the actor itself.
 fn sg_owner(l: &Lowering<'_>, actor: &str) -> String {
-    let mut group = if l.diagram.groups.iter().any(|g| g.id == actor) {
+    let mut group = if l.group(actor).is_some() {
         Some(actor.to_string())
     } else {
-        l.diagram.elements.iter().find(|e| e.id == actor).and_then(|e| e.group.clone())
+        l.element(actor).and_then(|e| e.group.clone())
     };
     let mut asg = None;
     for _ in 0..=l.diagram.groups.len() {
@@ -142,7 +142,7 @@ fn sg_owner(l: &Lowering<'_>, actor: &str) -> String {
         if asg.is_none() && l.classes.has_trait(&g, Trait::AutoScaling) {
             asg = Some(g.clone());
         }
-        group = l.diagram.groups.iter().find(|x| x.id == g).and_then(|x| x.parent.clone());
+        group = l.group(g).and_then(|x| x.parent.clone());
     }
     asg.unwrap_or_else(|| actor.to_string())
 }
@@ -157,9 +157,7 @@ fn ensure_sg(l: &mut Lowering<'_>, owner: &str) -> String {
         .iter()
         .find(|g| g.id == owner)
         .map(|g| g.display_title().to_string())
-        .or_else(|| {
-            l.diagram.elements.iter().find(|e| e.id == owner).map(|e| e.display_label().to_string())
-        })
+        .or_else(|| l.element(owner).map(|e| e.display_label().to_string()))
         .unwrap_or_else(|| owner.to_string());
     let description: String =
         format!("{} ({owner}), from {}", normalize(&title), l.location_of(owner))
@@ -236,7 +234,7 @@ fn in_vpc(l: &Lowering<'_>, actor: &str) -> bool {
     if l.is_platform_group(actor) {
         return true;
     }
-    if l.diagram.groups.iter().any(|g| g.id == actor) {
+    if l.group(actor).is_some() {
         return member_elements(l, actor)
             .iter()
             .any(|m| l.classes.elements.get(m).is_some_and(|c| super::needs_vpc(c.kind)));
@@ -409,7 +407,7 @@ fn dns_label(l: &Lowering<'_>, id: &str) -> String {
     if let Some(name) = l.overrides.get(id, "name") {
         return name.to_lowercase();
     }
-    let label = l.diagram.elements.iter().find(|e| e.id == id).map_or(id, |e| e.display_label());
+    let label = l.element(id).map_or(id, |e| e.display_label());
     let slug: String = normalize(label)
         .replace([' ', '/'], "-")
         .chars()
@@ -433,7 +431,7 @@ fn endpoints_for(l: &Lowering<'_>, client: &str) -> Vec<(String, Value)> {
     let servers = l.plan.connects_to.get(client).cloned().unwrap_or_default();
     let mut expanded = BTreeSet::new();
     for s in servers {
-        if l.diagram.groups.iter().any(|g| g.id == s) && !l.is_platform_group(&s) {
+        if l.group(&s).is_some() && !l.is_platform_group(&s) {
             expanded.extend(member_elements(l, &s));
         } else {
             expanded.insert(s);
@@ -487,11 +485,7 @@ fn allow_server_secrets(l: &mut Lowering<'_>, client: &str) {
     let servers = l.plan.connects_to.get(client).cloned().unwrap_or_default();
     let mut arns = Vec::new();
     for s in servers {
-        let members = if l.diagram.groups.iter().any(|g| g.id == s) {
-            member_elements(l, &s)
-        } else {
-            vec![s]
-        };
+        let members = if l.group(&s).is_some() { member_elements(l, &s) } else { vec![s] };
         arns.extend(members.iter().filter_map(|m| l.plan.secrets.get(m).cloned()));
     }
     if !arns.is_empty() {
@@ -619,7 +613,7 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
     if enclosing(l, id, Trait::AutoScaling).is_some() {
         return;
     }
-    let shape_procs = l.diagram.elements.iter().any(|e| e.id == id && matches!(&e.form, crate::ir::graph::ElementForm::Node { shape: Some(s) } if ["procs", "processes", "st-rect", "stacked-rectangle"].contains(&s.as_str())));
+    let shape_procs = l.element(id).is_some_and(|e| matches!(&e.form, crate::ir::graph::ElementForm::Node { shape: Some(s) } if ["procs", "processes", "st-rect", "stacked-rectangle"].contains(&s.as_str())));
     if kind.role == Role::Compute && kind.software.is_none() && shape_procs && kind.id != "bastion"
     {
         auto_scaling(l, id, &[id.to_string()]);
@@ -679,13 +673,13 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
 }
 
 fn enclosing(l: &Lowering<'_>, id: &str, t: Trait) -> Option<String> {
-    let mut group = l.diagram.elements.iter().find(|e| e.id == id).and_then(|e| e.group.clone());
+    let mut group = l.element(id).and_then(|e| e.group.clone());
     for _ in 0..=l.diagram.groups.len() {
         let g = group?;
         if l.classes.has_trait(&g, t) {
             return Some(g);
         }
-        group = l.diagram.groups.iter().find(|x| x.id == g).and_then(|x| x.parent.clone());
+        group = l.group(g).and_then(|x| x.parent.clone());
     }
     None
 }
@@ -729,13 +723,28 @@ fn auto_scaling(l: &mut Lowering<'_>, actor: &str, members: &[String]) {
 
 /// The port a load balancer sends to this actor (or one of its members) on.
 fn target_port(l: &Lowering<'_>, actor: &str, members: &[String]) -> Option<i64> {
-    let covers = |t: &str| {
-        t == actor
-            || members.iter().any(|m| m == t)
-            || super::connect::contains(l, t, actor)
-            || members.iter().any(|m| super::connect::contains(l, t, m))
-    };
-    l.plan.targets.values().flatten().find(|(t, _, _)| covers(t)).map(|(_, p, _)| p.from)
+    // The actor, its members, and every group that holds one of them may be the target.
+    let mut candidates: Vec<&str> = vec![actor];
+    candidates.extend(members.iter().map(String::as_str));
+    let mut i = 0;
+    while i < candidates.len() {
+        let parent = l
+            .group(candidates[i])
+            .and_then(|g| g.parent.as_deref())
+            .or_else(|| l.element(candidates[i]).and_then(|e| e.group.as_deref()));
+        if let Some(p) = parent.filter(|p| !candidates.contains(p)) {
+            candidates.push(p);
+        }
+        i += 1;
+    }
+    let ports = l.plan.target_ports.get_or_init(|| {
+        let mut map = std::collections::BTreeMap::new();
+        for (target, port, _) in l.plan.targets.values().flatten() {
+            map.entry(target.clone()).or_insert(port.from);
+        }
+        map
+    });
+    candidates.iter().find_map(|c| ports.get(*c).copied())
 }
 
 fn lambda(l: &mut Lowering<'_>, id: &str) {
@@ -1431,8 +1440,7 @@ fn load_balancer(l: &mut Lowering<'_>, id: &str) {
 /// The resources a load balancer target stands for: its own, or, for a drawn group, those of
 /// the compute inside it (every instance when it was drawn with a count).
 fn target_resources(l: &Lowering<'_>, target: &str) -> Vec<String> {
-    let actors = if l.diagram.groups.iter().any(|g| g.id == target) && !l.is_platform_group(target)
-    {
+    let actors = if l.group(target).is_some() && !l.is_platform_group(target) {
         let mut inside: Vec<String> = member_elements(l, target);
         inside.extend(
             l.diagram
@@ -1523,8 +1531,7 @@ fn api_gateway(l: &mut Lowering<'_>, id: &str) {
             l.stack.resources.get(f).is_some_and(|r| r.kind == "AWS::Lambda::Function")
         })
     else {
-        let span =
-            l.diagram.elements.iter().find(|e| e.id == id).map(|e| e.span).unwrap_or_default();
+        let span = l.element(id).map(|e| e.span).unwrap_or_default();
         l.diagnostics.push(
             crate::diagnostic::Diagnostic::warning("m2a::lower::api_target", format!("`{id}` can only route to a Lambda function; `{target}` gets no route"))
                 .with_label(span, "this API")
@@ -1715,7 +1722,7 @@ fn elastic_beanstalk(l: &mut Lowering<'_>, group: &str) {
 
 fn cloudfront(l: &mut Lowering<'_>, id: &str) {
     let stem = Lowering::stem(id);
-    let span = l.diagram.elements.iter().find(|e| e.id == id).map(|e| e.span).unwrap_or_default();
+    let span = l.element(id).map(|e| e.span).unwrap_or_default();
     // The application origin (a load balancer or an Elastic Beanstalk environment).
     let app = l.plan.cdn_origin.get(id).cloned().and_then(|origin| {
         let main = l.plan.main_resource.get(&origin).cloned().unwrap_or_default();
