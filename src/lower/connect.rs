@@ -169,7 +169,7 @@ fn is_placement_edge(l: &Lowering<'_>, edge: &Edge) -> bool {
 
 /// Whether group `outer` holds `inner` (an element or group) at any depth.
 pub(crate) fn contains(l: &Lowering<'_>, outer: &str, inner: &str) -> bool {
-    if !l.group(outer).is_some() {
+    if l.group(outer).is_none() {
         return false;
     }
     let mut current = l
