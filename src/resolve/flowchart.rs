@@ -20,7 +20,6 @@ use crate::syntax::flowchart::shape_name;
 use sanitize::sanitize;
 
 /// mermaid's default `maxEdges`.
-/// mermaid's default `maxEdges`.
 const MAX_EDGES: usize = 500;
 
 /// Fill `diagram` from the AST; returns every problem found.
@@ -29,7 +28,6 @@ pub fn resolve(ast: &ast::Flowchart, diagram: &mut Diagram) -> Vec<Diagnostic> {
     let direction = ast.direction.as_ref().map_or(Direction::TB, |d| header_direction(&d.value));
     diagram.direction = Some(direction);
     db.inherited_direction = ast.inherit_dir.then_some(direction);
-    db.max_edges = ast.max_edges.unwrap_or(MAX_EDGES);
     let mut stack: Vec<Frame<'_>> = Vec::new();
     for statement in &ast.statements {
         db.statement(statement, &mut stack, diagram);
@@ -98,8 +96,6 @@ struct Vertex {
 
 #[derive(Default)]
 struct Db {
-    /// The edge limit: the configuration's `maxEdges`, else mermaid's default.
-    max_edges: usize,
     vertices: BTreeMap<String, Vertex>,
     edges: Vec<Edge>,
     /// The id of every edge (user-defined or generated), for `e1@{...}` and `class e1 x`.
@@ -328,17 +324,16 @@ impl Db {
     }
 
     fn add_single_link(&mut self, start: &str, end: &str, link: &ast::Link, id: Option<String>) {
-        let max = self.max_edges;
-        if self.edges.len() >= max {
+        if self.edges.len() >= MAX_EDGES {
             if !self.edge_limit_reported {
                 self.edge_limit_reported = true;
                 self.diagnostics.push(
                     Diagnostic::error(
                         "m2a::resolve::edge_limit",
-                        format!("more than {max} edges: edge limit exceeded"),
+                        format!("more than {MAX_EDGES} edges: edge limit exceeded"),
                     )
-                    .with_label(link.span, format!("edge number {} is here", max + 1))
-                    .with_help(format!("mermaid draws at most {max} edges; split the diagram, or raise the limit with `%%{{init: {{\"maxEdges\": 2000}}}}%%`")),
+                    .with_label(link.span, format!("edge number {} is here", MAX_EDGES + 1))
+                    .with_help("mermaid draws at most 500 edges by default; split the diagram"),
                 );
             }
             return;

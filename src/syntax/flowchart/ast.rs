@@ -13,8 +13,6 @@ pub struct Flowchart {
     /// The configuration (front matter or `%%{init}%%`) sets `flowchart.inheritDir: true`:
     /// subgraphs without a `direction` take the diagram's.
     pub inherit_dir: bool,
-    /// The configuration's `maxEdges`, when it sets one (mermaid's default is 500).
-    pub max_edges: Option<usize>,
     pub span: Span,
 }
 

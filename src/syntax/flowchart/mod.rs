@@ -60,31 +60,16 @@ pub fn parse(prepared: &str, source: &DiagramSource) -> Result<ast::Flowchart, V
     };
     let mut chart = flowchart(top, &grammar_text, &ctx)?;
     chart.inherit_dir = inherit_dir(prepared, &source.text);
-    chart.max_edges = max_edges(prepared, &source.text);
     Ok(chart)
 }
 
 /// Whether the configuration that preprocessing took out of the text (front matter or a
 /// directive, now blank in `prepared`) sets `inheritDir: true`.
 fn inherit_dir(prepared: &str, text: &str) -> bool {
-    config_value(prepared, text, "inheritDir").is_some_and(|v| v.starts_with("true"))
-}
-
-/// The configuration's `maxEdges` (mermaid's edge limit), when it sets one.
-fn max_edges(prepared: &str, text: &str) -> Option<usize> {
-    let value = config_value(prepared, text, "maxEdges")?;
-    let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
-}
-
-/// The text after `key:` in configuration that preprocessing blanked (front matter or a
-/// `%%{init}%%` directive); a key in the diagram itself does not count.
-fn config_value<'t>(prepared: &str, text: &'t str, key: &str) -> Option<&'t str> {
-    text.match_indices(key).find_map(|(at, word)| {
+    text.match_indices("inheritDir").any(|(at, word)| {
         let blanked = prepared.as_bytes().get(at) == Some(&b' ');
         let rest = text[at + word.len()..].trim_start_matches(['"', '\'']).trim_start();
-        let value = rest.strip_prefix(':')?.trim_start();
-        blanked.then_some(value)
+        blanked && rest.strip_prefix(':').is_some_and(|v| v.trim_start().starts_with("true"))
     })
 }
 
@@ -108,14 +93,7 @@ fn flowchart(
         }
     }
     if errors.is_empty() {
-        Ok(ast::Flowchart {
-            keyword,
-            direction,
-            statements,
-            inherit_dir: false,
-            max_edges: None,
-            span,
-        })
+        Ok(ast::Flowchart { keyword, direction, statements, inherit_dir: false, span })
     } else {
         Err(errors)
     }
