@@ -157,3 +157,22 @@ fn cloudformation_limits_are_checked() {
     assert!(stderr.contains("CloudFormation allows 500"), "{stderr}");
     assert!(stderr.contains("big.mmd:1:1"), "{stderr}");
 }
+
+/// mermaid keeps `maxEdges` out of a diagram's reach (it is a secure setting): a directive
+/// or front matter that raises it changes nothing, as the real parser shows.
+#[test]
+fn a_diagram_cannot_raise_the_edge_limit() {
+    let dir = scratch("max-edges");
+    let edges: String = (0..600).map(|i| format!("  N{i} --> N{}\n", i + 1)).collect();
+    for (name, head) in [
+        ("plain", ""),
+        ("directive", "%%{init: {\"maxEdges\": 1000}}%%\n"),
+        ("front-matter", "---\nconfig:\n  maxEdges: 1000\n---\n"),
+    ] {
+        let path = dir.join(format!("{name}.mmd"));
+        std::fs::write(&path, format!("{head}flowchart LR\n{edges}")).expect("write");
+        let out = run(&["parse", path.to_str().expect("utf8")]);
+        assert_eq!(out.status.code(), Some(1), "{name}: mermaid's limit is 500 edges");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("edge limit exceeded"), "{name}");
+    }
+}
