@@ -121,7 +121,9 @@ fn flowchart_edge(edge: &Edge) -> Value {
     out.insert("label".into(), json!(edge.label.as_deref().unwrap_or("")));
     out.insert("type".into(), json!(kind));
     out.insert("stroke".into(), json!(stroke));
-    out.insert("length".into(), json!(edge.length));
+    // mermaid gives an INVALID edge no length.
+    let length = if kind == "INVALID" { Value::Null } else { json!(edge.length) };
+    out.insert("length".into(), length);
     out.insert("labelType".into(), json!(edge.label_type.as_str()));
     if let Some(id) = &edge.id {
         out.insert("id".into(), json!(id));

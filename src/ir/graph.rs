@@ -51,6 +51,9 @@ pub enum DiagramKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Direction {
     TB,
+    /// Top-down as written `TD`: laid out like `TB`. mermaid keeps `TD` as written for a
+    /// subgraph's `direction TD` (the diagram's own `TD` becomes `TB`).
+    TD,
     BT,
     LR,
     RL,
@@ -60,6 +63,7 @@ impl Direction {
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::TB => "TB",
+            Direction::TD => "TD",
             Direction::BT => "BT",
             Direction::LR => "LR",
             Direction::RL => "RL",
@@ -73,6 +77,8 @@ impl Direction {
 pub enum LabelType {
     #[default]
     Text,
+    /// Plain text given as a `"quoted string"`.
+    String,
     Markdown,
 }
 
@@ -80,6 +86,7 @@ impl LabelType {
     pub fn as_str(self) -> &'static str {
         match self {
             LabelType::Text => "text",
+            LabelType::String => "string",
             LabelType::Markdown => "markdown",
         }
     }
