@@ -6,7 +6,7 @@
 mod data;
 mod sanitize;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::graph::{
@@ -101,6 +101,9 @@ struct Db {
     edge_ids: Vec<String>,
     class_defs: BTreeMap<String, ClassDef>,
     groups: Vec<Group>,
+    /// The index in `groups` of the one group that lists each member (a member is listed by
+    /// at most one group): the lookups stay linear on diagrams with thousands of subgraphs.
+    group_of: HashMap<String, usize>,
     tooltips: BTreeMap<String, String>,
     callbacks: HashSet<String>,
     default_interpolate: Option<String>,
@@ -412,8 +415,11 @@ impl Db {
             .into_iter()
             .filter(|m| !m.trim().is_empty())
             .filter(|m| seen.insert(m.clone()))
-            .filter(|m| !self.groups.iter().any(|g| g.members.contains(m)))
+            .filter(|m| !self.group_of.contains_key(m))
             .collect();
+        for m in &members {
+            self.group_of.insert(m.clone(), self.groups.len());
+        }
         self.groups.push(Group {
             id: id.clone(),
             span: open.span,
@@ -527,7 +533,7 @@ impl Db {
                 label: v.text,
                 label_type: v.label_type,
                 form: ElementForm::Node { shape: v.shape },
-                group: self.groups.iter().find(|g| g.members.contains(&id)).map(|g| g.id.clone()),
+                group: self.group_of.get(&id).map(|&g| self.groups[g].id.clone()),
                 icon: v.icon,
                 icon_text: None,
                 data: v.data,
@@ -547,9 +553,7 @@ impl Db {
         let parents: Vec<(usize, String)> = groups
             .iter()
             .enumerate()
-            .filter_map(|(i, g)| {
-                groups.iter().find(|p| p.members.contains(&g.id)).map(|p| (i, p.id.clone()))
-            })
+            .filter_map(|(i, g)| self.group_of.get(&g.id).map(|&p| (i, groups[p].id.clone())))
             .collect();
         for (i, parent) in parents {
             if let Some(group) = groups.get_mut(i) {
