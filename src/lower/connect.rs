@@ -188,25 +188,32 @@ pub(crate) fn contains(l: &Lowering<'_>, outer: &str, inner: &str) -> bool {
 
 /// The actors an endpoint stands for: the element (or what it merged into), a group that
 /// means something (security group, auto scaling group, Elastic Beanstalk), or the members of
-/// a group that is only a drawing.
+/// a group that is only a drawing, at any depth.
+///
+/// Iterative with a visited set: flowchart subgraphs may be nested thousands deep, and their
+/// member lists may form a cycle (`subgraph a` listing `b`, `subgraph b` listing `a`).
 fn actors(l: &Lowering<'_>, id: &str) -> Vec<String> {
-    if let Some(group) = l.group(id) {
-        let traits = l.classes.groups.get(id).cloned().unwrap_or_default();
-        if traits.iter().any(|t| {
-            matches!(t, Trait::SecurityGroup | Trait::AutoScaling | Trait::ElasticBeanstalk)
-        }) {
-            return vec![id.to_string()];
+    let mut out = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![id];
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
         }
-        let mut out = BTreeSet::new();
-        for member in &group.members {
-            out.extend(actors(l, member));
+        if let Some(group) = l.group(id) {
+            let traits = l.classes.groups.get(id).cloned().unwrap_or_default();
+            if traits.iter().any(|t| {
+                matches!(t, Trait::SecurityGroup | Trait::AutoScaling | Trait::ElasticBeanstalk)
+            }) {
+                out.insert(id.to_string());
+            } else {
+                stack.extend(group.members.iter().map(String::as_str));
+            }
+        } else if l.classes.elements.contains_key(id) {
+            out.insert(l.classes.representative(id).to_string());
         }
-        return out.into_iter().collect();
     }
-    if !l.classes.elements.contains_key(id) {
-        return Vec::new();
-    }
-    vec![l.classes.representative(id).to_string()]
+    out.into_iter().collect()
 }
 
 /// The role of an actor; a group's is its members' (data only when all of them are).

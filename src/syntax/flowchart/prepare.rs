@@ -78,7 +78,8 @@ fn colour_semicolon(line: &[u8], keyword: &[u8]) -> Option<usize> {
     let start = line.windows(keyword.len()).position(|w| w == keyword)? + keyword.len();
     let last_semicolon = line.iter().rposition(|&b| b == b';')?;
     // Is there a `:` followed by non-blanks and a `#`, all before that `;`?
-    let rest = &line[start..last_semicolon];
+    // A `;` before the keyword (`A;style`) is no colour terminator.
+    let rest = line.get(start..last_semicolon)?;
     let mut colon_run = false;
     for &b in rest {
         if b == b':' {
