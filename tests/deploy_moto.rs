@@ -199,27 +199,75 @@ fn ingress_ports(moto: &Moto) -> Vec<(i64, i64)> {
     ports
 }
 
+/// A VPC with two public and two private subnets in moto, as the `network=existing`
+/// parameters of a template.
+fn existing_network(moto: &Moto) -> Vec<(String, String)> {
+    let vpc = moto.query("ec2", "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0/16");
+    let vpc = between(&vpc, "<vpcId>", "</vpcId>").unwrap();
+    let subnet = |cidr: &str, az: &str| {
+        let body = moto.query(
+            "ec2",
+            &format!("Action=CreateSubnet&Version=2016-11-15&VpcId={vpc}&CidrBlock={cidr}&AvailabilityZone={az}"),
+        );
+        between(&body, "<subnetId>", "</subnetId>").unwrap()
+    };
+    let public = [subnet("10.0.0.0/24", "us-east-1a"), subnet("10.0.1.0/24", "us-east-1b")];
+    let private = [subnet("10.0.2.0/24", "us-east-1a"), subnet("10.0.3.0/24", "us-east-1b")];
+    vec![
+        ("VpcId".into(), vpc),
+        ("PublicSubnetIds".into(), public.join(",")),
+        ("PrivateSubnetIds".into(), private.join(",")),
+        ("ELBCertificateArn".into(), moto.certificate()),
+    ]
+}
+
+fn parameters_file(dir: &Path, parameters: &[(String, String)]) -> PathBuf {
+    let map: serde_json::Map<String, serde_json::Value> =
+        parameters.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let path = dir.join("parameters.json");
+    std::fs::write(&path, serde_json::Value::Object(map).to_string()).unwrap();
+    path
+}
+
+/// The seed IaaS diagram's web tier (users -> load balancer on 443 -> the auto scaling group's
+/// security group on `http 8080`, the bucket it uses), in an existing VPC.
+///
+/// moto 5.2.5 cannot bring up the whole seed template: its template parser has no `Fn::Cidr`
+/// (the new VPC's subnets), and the self-hosted data stores' instances fail `Fn::GetAtt`
+/// there. The database tier's behaviour is covered by the scripted endpoint and unit tests.
+fn seed_web_tier() -> String {
+    let seed = std::fs::read_to_string(support::repo_dir().join("diagrams/seed-iaas.mmd")).unwrap();
+    let start = seed.find("%% Databases").expect("the seed has a databases section");
+    let start = seed[..start].rfind("%% ----").unwrap();
+    let end = seed.find("%% Connection").expect("the seed has a connections section");
+    let end = seed[..end].rfind("%% ----").unwrap();
+    let web = format!("{}{}", &seed[..start], &seed[end..])
+        .replace("ASG <--> RT53[Amazon Route 53]\n", "")
+        .replace("ASG <--> SG3\n", "");
+    assert!(web.contains("ELB <-- http 8080 --> SG2"), "the seed's ELB -> servers edge: {web}");
+    format!("%% @aws network=existing\n{web}")
+}
+
 #[test]
 fn seed_iaas_deploys_redeploys_diffs_updates_and_is_destroyed() {
     let moto = Moto::start();
     let dir = workdir("seed");
-    let seed = std::fs::read_to_string(support::repo_dir().join("diagrams/seed-iaas.mmd")).unwrap();
-    assert!(seed.contains("http 8080"), "the seed's ELB -> servers edge is drawn as `http 8080`");
+    let seed = seed_web_tier();
     std::fs::write(dir.join("seed-iaas.mmd"), &seed).unwrap();
-    let cert = moto.certificate();
-    let cert_param = format!("ELBCertificateArn={cert}");
+    let params = parameters_file(&dir, &existing_network(&moto));
+    let params = params.to_str().unwrap();
 
     // Without a terminal and without --yes nothing is sent.
-    let refused = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameter", &cert_param]);
+    let refused = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
     assert_eq!(moto.stack_status("seed"), None);
 
     // Create.
-    let created = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameter", &cert_param, "--yes"]);
+    let created = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params, "--yes"]);
     assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
     let out = stdout(&created);
-    assert!(out.contains("add "), "{out}");
+    assert!(out.contains("add     SG2FromSG18080Ingress"), "{out}");
     assert!(out.contains("seed-iaas.mmd:"), "rows name the diagram line: {out}");
     assert!(out.contains("CREATE_COMPLETE"), "{out}");
     assert_eq!(moto.stack_status("seed").as_deref(), Some("CREATE_COMPLETE"));
@@ -228,7 +276,8 @@ fn seed_iaas_deploys_redeploys_diffs_updates_and_is_destroyed() {
     assert!(ports.contains(&(443, 443)), "{ports:?}");
     assert!(!ports.contains(&(9090, 9090)), "{ports:?}");
 
-    // The same diagram again: nothing to do (the certificate parameter keeps its value).
+    // The same diagram again, without parameters (they keep their deployed values): the
+    // identical update is refused by moto as "No updates are to be performed".
     let again = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--yes"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert!(stdout(&again).contains("no changes"), "{}", stdout(&again));
@@ -238,35 +287,46 @@ fn seed_iaas_deploys_redeploys_diffs_updates_and_is_destroyed() {
     let diff = moto.run(&dir, &["diff", "seed-iaas.mmd", "--stack-name", "seed"]);
     assert_eq!(diff.status.code(), Some(0), "{}", stderr(&diff));
     let out = stdout(&diff);
-    assert!(out.contains("AWS::EC2::SecurityGroupIngress"), "{out}");
-    assert!(out.contains("modify") || out.contains("replace"), "{out}");
+    assert!(out.contains("remove  SG2FromSG18080Ingress"), "{out}");
+    assert!(out.contains("add     SG2FromSG19090Ingress"), "{out}");
     let change_sets = moto.query("cloudformation", "Action=ListChangeSets&Version=2010-05-15&StackName=seed");
-    assert!(!change_sets.contains("<member>"), "diff left a change set behind: {change_sets}");
+    // Only the executed change set of the creation is listed (moto keeps executed ones).
+    assert_eq!(change_sets.matches("<member>").count(), 1, "a change set was left behind: {change_sets}");
+    assert!(!change_sets.contains("<ExecutionStatus>AVAILABLE"), "diff left a change set behind: {change_sets}");
     assert!(ingress_ports(&moto).contains(&(8080, 8080)), "diff changed nothing");
 
-    let updated = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--yes"]);
+    // The parameters again: moto 5.2.5 resolves UsePreviousValue of list and SSM parameters
+    // to values it then cannot read back (unit tests cover UsePreviousValue).
+    let updated = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params, "--yes"]);
     assert_eq!(updated.status.code(), Some(0), "{}", stderr(&updated));
     assert!(stdout(&updated).contains("UPDATE_COMPLETE"), "{}", stdout(&updated));
     let ports = ingress_ports(&moto);
     assert!(ports.contains(&(9090, 9090)), "EC2 has the new rule: {ports:?}");
-    assert!(!ports.contains(&(8080, 8080)), "EC2 lost the old rule: {ports:?}");
+    // moto does not delete a removed SecurityGroupIngress from EC2, so the old rule's removal
+    // is checked in the stack's template.
+    let deployed = moto.query("cloudformation", "Action=GetTemplate&Version=2010-05-15&StackName=seed");
+    assert!(deployed.contains("SG2FromSG19090Ingress"), "{deployed}");
+    assert!(!deployed.contains("SG2FromSG18080Ingress"), "the old rule left the stack: {deployed}");
 
-    // Destroy.
+    // Destroy: the bucket is kept by its DeletionPolicy, and said so.
     let destroyed = moto.run(&dir, &["destroy", "--stack-name", "seed", "--yes"]);
     assert_eq!(destroyed.status.code(), Some(0), "{}", stderr(&destroyed));
-    assert!(stdout(&destroyed).contains("DeletionPolicy"), "{}", stdout(&destroyed));
+    let out = stdout(&destroyed);
+    assert!(out.contains("kept by their DeletionPolicy") && out.contains("AWS::S3::Bucket"), "{out}");
     assert_eq!(moto.stack_status("seed"), None);
     let gone = moto.run(&dir, &["destroy", "--stack-name", "seed", "--yes"]);
     assert_eq!(gone.status.code(), Some(1));
     assert!(stderr(&gone).contains("does not exist"), "{}", stderr(&gone));
 }
 
-/// A diagram whose template is over CloudFormation's 51,200-byte inline limit.
+/// A diagram whose template is over CloudFormation's 51,200-byte inline limit: an auto
+/// scaling group sending to 60 queues (all of them resources moto really creates).
 fn big_diagram() -> String {
-    let mut text = String::from("graph LR\n    U[Users] -->|https 443| ELB[Application Load Balancer]\n");
-    for i in 0..40 {
-        text.push_str(&format!("    ELB -->|http 80{i:02}| S{i}[Web server {i}]\n"));
-        text.push_str(&format!("    S{i} --> Q{i}[SQS queue {i}]\n"));
+    let mut text = String::from(
+        "%% @aws network=existing\ngraph LR\n    U[Users] -->|https 443| ELB[Application Load Balancer]\n    subgraph ASG[\"Auto scaling group\"]\n        SER@{ shape: procs, label: \"Server Instances\"}\n    end\n    ELB -->|http 8080| ASG\n",
+    );
+    for i in 0..60 {
+        text.push_str(&format!("    ASG --> Q{i}[SQS queue {i}]\n"));
     }
     text
 }
@@ -276,12 +336,12 @@ fn a_template_over_the_inline_limit_goes_through_the_template_bucket() {
     let moto = Moto::start();
     let dir = workdir("big");
     std::fs::write(dir.join("big.mmd"), big_diagram()).unwrap();
-    let template = support::compile_text("big.mmd", &big_diagram()).remove(0).to_string();
+    let template = serde_json::to_string_pretty(&support::compile_text("big.mmd", &big_diagram())[0]).unwrap();
     assert!(template.len() > 51_200, "the test diagram makes a {}-byte template", template.len());
-    let cert = moto.certificate();
-    let cert_param = format!("ELBCertificateArn={cert}");
+    let params = parameters_file(&dir, &existing_network(&moto));
+    let params = params.to_str().unwrap();
 
-    let refused = moto.run(&dir, &["deploy", "big.mmd", "--stack-name", "big", "--parameter", &cert_param, "--yes"]);
+    let refused = moto.run(&dir, &["deploy", "big.mmd", "--stack-name", "big", "--parameters-file", params, "--yes"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr(&refused).contains("--template-bucket"), "{}", stderr(&refused));
     assert_eq!(moto.stack_status("big"), None, "refused before any call");
@@ -289,10 +349,12 @@ fn a_template_over_the_inline_limit_goes_through_the_template_bucket() {
     moto.aws("s3", "PUT", "/m2a-templates", &[], "");
     let deployed = moto.run(
         &dir,
-        &["deploy", "big.mmd", "--stack-name", "big", "--parameter", &cert_param, "--yes", "--template-bucket", "m2a-templates"],
+        &["deploy", "big.mmd", "--stack-name", "big", "--parameters-file", params, "--yes", "--template-bucket", "m2a-templates"],
     );
     assert_eq!(deployed.status.code(), Some(0), "{}", stderr(&deployed));
     assert_eq!(moto.stack_status("big").as_deref(), Some("CREATE_COMPLETE"));
     let listing = moto.aws("s3", "GET", "/m2a-templates", &[], "");
     assert!(listing.contains("<Key>mermaid2aws/big/"), "{listing}");
+    let queues = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
+    assert_eq!(queues.matches("<QueueUrl>").count(), 60, "every queue exists in SQS: {queues}");
 }

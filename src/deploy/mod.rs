@@ -390,8 +390,9 @@ async fn settled_stack(cloud: &impl Cloud, ctx: &mut Ctx<'_>) -> Result<Option<S
     }
 }
 
-/// The parameters to send: the user's, and for an update the deployed value of every template
-/// parameter the user did not give. A parameter with no value anywhere is refused here.
+/// The parameters to send: the user's; for an update, the deployed value of every template
+/// parameter without a default that the user did not give (one with a default gets its
+/// default). A parameter with no value anywhere is refused here.
 fn stack_parameters(
     info: &TemplateInfo,
     given: &[(String, String)],
@@ -402,9 +403,11 @@ fn stack_parameters(
     for (key, has_default) in &info.parameters {
         if let Some((_, value)) = given.iter().rev().find(|(k, _)| k == key) {
             params.push(Param { key: key.clone(), value: Some(value.clone()) });
+        } else if *has_default {
+            // The template's default applies (as on every deploy of this diagram).
         } else if deployed.is_some_and(|s| s.parameter_keys.contains(key)) {
             params.push(Param { key: key.clone(), value: None });
-        } else if !has_default {
+        } else {
             missing.push(key.as_str());
         }
     }
@@ -424,15 +427,19 @@ fn stack_parameters(
     ))
 }
 
+/// CloudFormation's ways of saying that there is nothing to change.
+fn says_no_changes(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    reason.contains("didn't contain changes")
+        || reason.contains("no updates are to be performed")
+        || reason.contains("no changes")
+}
+
 fn is_no_changes(cs: &ChangeSet) -> bool {
     match cs.status.as_str() {
         "FAILED" => {
-            let reason = cs.status_reason.as_deref().unwrap_or_default().to_ascii_lowercase();
-            cs.changes.is_empty()
-                && (reason.trim().is_empty()
-                    || reason.contains("didn't contain changes")
-                    || reason.contains("no updates are to be performed")
-                    || reason.contains("no changes"))
+            let reason = cs.status_reason.as_deref().unwrap_or_default();
+            cs.changes.is_empty() && (reason.trim().is_empty() || says_no_changes(reason))
         }
         _ => cs.changes.is_empty(),
     }
@@ -490,7 +497,15 @@ async fn make_change_set(
         parameters,
         keep_on_failure: ctx.options.keep_on_failure,
     };
-    let ids = cloud.create_change_set(&request).await.map_err(|e| api_failure(&e))?;
+    let ids = match cloud.create_change_set(&request).await {
+        Ok(ids) => ids,
+        // Some endpoints refuse an identical update outright instead of an empty change set.
+        Err(err) if says_no_changes(&err.message) => {
+            ctx.say(&format!("no changes: stack `{}` already matches the diagram", ctx.options.stack_name));
+            return Err(Outcome::ok());
+        }
+        Err(err) => return Err(api_failure(&err)),
+    };
     // A CREATE change set makes the stack (REVIEW_IN_PROGRESS); it goes if the change set does.
     let new_stack = (change_set_type == ChangeSetType::Create && stack.is_none())
         .then(|| ids.stack_id.clone());
@@ -710,9 +725,14 @@ async fn run_deploy(cloud: &impl Cloud, ctx: &mut Ctx<'_>, file: &SourceFile, te
     }
     let seen = follow::newest_event_id(cloud, &made.stack_id).await;
     let disable_rollback = ctx.options.keep_on_failure && made.change_set_type == ChangeSetType::Update;
-    if let Err(err) = cloud.execute_change_set(&made.id, disable_rollback).await {
-        discard(cloud, ctx).await;
-        return api_failure(&err);
+    match cloud.execute_change_set(&made.id, disable_rollback).await {
+        Ok(()) => {}
+        // A retried call whose first attempt went through: the execution runs, follow it.
+        Err(err) if err.message.contains("EXECUTE_IN_PROGRESS") || err.message.contains("EXECUTE_COMPLETE") => {}
+        Err(err) => {
+            discard(cloud, ctx).await;
+            return api_failure(&err);
+        }
     }
     let operation = if made.change_set_type == ChangeSetType::Create { "creation" } else { "update" };
     ctx.set_phase(Phase::Following { operation });

@@ -27,6 +27,8 @@ struct Fake {
     page_size: usize,
     calls: RefCell<Vec<String>>,
     requests: RefCell<Vec<ChangeSetRequest>>,
+    /// CreateChangeSet fails with this message.
+    create_error: RefCell<Option<String>>,
 }
 
 impl Fake {
@@ -70,6 +72,9 @@ impl Cloud for Fake {
     async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<ChangeSetIds, ApiError> {
         self.log("CreateChangeSet");
         self.requests.borrow_mut().push(req.clone());
+        if let Some(message) = self.create_error.borrow().clone() {
+            return Err(ApiError { operation: "CreateChangeSet", code: Some("ValidationError".into()), message });
+        }
         Ok(ChangeSetIds { change_set_id: "cs-1".into(), stack_id: STACK_ID.into() })
     }
 
@@ -171,7 +176,7 @@ fn file() -> SourceFile {
     SourceFile::new("a.mmd", DIAGRAM)
 }
 
-const TEMPLATE: &str = r#"{"Parameters": {"Cert": {"Type": "String"}},
+const TEMPLATE: &str = r#"{"Parameters": {"Cert": {"Type": "String"}, "Ami": {"Type": "String", "Default": "/aws/ami"}},
   "Resources": {
     "Web": {"Type": "AWS::EC2::Instance",
             "Metadata": {"Mermaid2Aws": {"Element": "W", "Source": "a.mmd:2:5"}}},
@@ -279,6 +284,20 @@ fn an_empty_change_set_is_no_changes_and_is_deleted() {
         assert_eq!(fake.count("DeleteChangeSet"), 1);
         assert_eq!(fake.count("ExecuteChangeSet"), 0);
     }
+}
+
+#[test]
+fn an_identical_update_refused_outright_is_no_changes() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    *fake.create_error.borrow_mut() = Some("No updates are to be performed.".into());
+    let (outcome, out) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome, Outcome::ok());
+    assert!(out.contains("no changes"), "{out}");
+    assert_eq!(fake.count("ExecuteChangeSet"), 0);
+    *fake.create_error.borrow_mut() = Some("Template format error".into());
+    let (outcome, _) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_FAILED);
 }
 
 #[test]
