@@ -430,3 +430,37 @@ fn a_template_over_the_inline_limit_goes_through_the_template_bucket() {
     let queues = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
     assert_eq!(queues.matches("<QueueUrl>").count(), 60, "every queue exists in SQS: {queues}");
 }
+
+/// Ctrl-C (SIGINT) while waiting on AWS: nothing was changed, so it says so, exit 130. The
+/// endpoint is a 127.0.0.1 socket that accepts and never answers.
+#[test]
+fn ctrl_c_stops_with_exit_130_and_says_what_happened() {
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let dir = workdir("ctrl-c");
+    let seed = std::fs::read_to_string(support::repo_dir().join("diagrams/seed-iaas.mmd")).unwrap();
+    std::fs::write(dir.join("seed-iaas.mmd"), seed).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
+        .args(["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--yes", "--region", "us-east-1"])
+        .args(["--parameter", "ELBCertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/x"])
+        .args(["--endpoint-url", &url])
+        .current_dir(&dir)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the command is connected (it then waits for an answer that never comes).
+    let (_connection, _) = silent.accept().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(stdout(&output).contains("interrupted: nothing was changed"), "{}", stdout(&output));
+}
