@@ -18,8 +18,13 @@ use crate::source::{SourceFile, Span};
 
 /// Exit code for success.
 pub const EXIT_OK: u8 = 0;
-/// Exit code for a user error: bad input, bad flags, a diagram that does not compile.
+/// Exit code for a user error: bad input, bad flags, a diagram that does not compile, a
+/// deploy refused before anything changed.
 pub const EXIT_USER_ERROR: u8 = 1;
+/// Exit code for a deploy (or destroy) that CloudFormation rejected or that failed.
+pub const EXIT_DEPLOY_FAILED: u8 = 2;
+/// Exit code after Ctrl-C while following a stack operation.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Compile the Mermaid architecture diagram in your README into CloudFormation.
 #[derive(Debug, Parser)]
@@ -67,6 +72,83 @@ enum Command {
         #[arg(long)]
         diagram: Option<String>,
     },
+    /// Deploy a diagram: change set, table of changes, confirmation, then live progress.
+    #[cfg(feature = "deploy")]
+    Deploy {
+        #[command(flatten)]
+        target: DeployTarget,
+        /// Deploy without asking for confirmation (needed without a terminal, as in CI).
+        #[arg(long)]
+        yes: bool,
+        /// Leave failed resources in place instead of rolling back (to inspect them).
+        #[arg(long)]
+        keep_on_failure: bool,
+        /// Allow replacing or removing resources that hold data (databases, buckets...).
+        #[arg(long)]
+        allow_data_loss: bool,
+        /// Upload the template to this S3 bucket (needed above 51,200 bytes).
+        #[arg(long, value_name = "BUCKET")]
+        template_bucket: Option<String>,
+    },
+    /// Show what a deploy would change (a change set, shown then deleted).
+    #[cfg(feature = "deploy")]
+    Diff {
+        #[command(flatten)]
+        target: DeployTarget,
+        /// Upload the template to this S3 bucket (needed above 51,200 bytes).
+        #[arg(long, value_name = "BUCKET")]
+        template_bucket: Option<String>,
+    },
+    /// Delete a stack, saying first which resources its DeletionPolicy keeps.
+    #[cfg(feature = "deploy")]
+    Destroy {
+        /// The CloudFormation stack.
+        #[arg(long)]
+        stack_name: String,
+        /// Delete without asking for confirmation (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+}
+
+/// What to deploy, where.
+#[cfg(feature = "deploy")]
+#[derive(Debug, clap::Args)]
+struct DeployTarget {
+    /// A `.mmd`/`.mermaid` diagram, a Markdown file with ```mermaid blocks, or `-` for stdin.
+    input: PathBuf,
+    /// The CloudFormation stack.
+    #[arg(long)]
+    stack_name: String,
+    /// The diagram with this number (1-based) or heading (needed when the file has several).
+    #[arg(long)]
+    diagram: Option<String>,
+    /// A stack parameter, `KEY=VALUE` (repeatable; wins over --parameters-file).
+    #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = crate::deploy::parse_parameter)]
+    parameters: Vec<(String, String)>,
+    /// A JSON file of parameters: `{"KEY": "VALUE"}` or the AWS CLI's ParameterKey/ParameterValue list.
+    #[arg(long)]
+    parameters_file: Option<PathBuf>,
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+/// Where AWS is: each flag wins over the environment (`AWS_REGION`, `AWS_PROFILE`,
+/// `AWS_ENDPOINT_URL`) and the shared config files.
+#[cfg(feature = "deploy")]
+#[derive(Debug, clap::Args)]
+struct ConnectionArgs {
+    /// The AWS region.
+    #[arg(long)]
+    region: Option<String>,
+    /// The profile of the shared config and credentials files.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Send every AWS call to this endpoint (a local test endpoint, for example).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
 }
 
 /// An intermediate representation `compile --emit` can dump.
@@ -117,7 +199,176 @@ pub fn run(
             )
         }
         Command::Explain { input, diagram } => explain(&input, diagram.as_deref(), stdout, stderr),
+        #[cfg(feature = "deploy")]
+        Command::Deploy { target, yes, keep_on_failure, allow_data_loss, template_bucket } => {
+            let flags = DeployFlags { yes, keep_on_failure, allow_data_loss, template_bucket };
+            deploy_command(DeployKind::Deploy, target, flags, stdout, stderr)
+        }
+        #[cfg(feature = "deploy")]
+        Command::Diff { target, template_bucket } => {
+            let flags = DeployFlags { template_bucket, ..DeployFlags::default() };
+            deploy_command(DeployKind::Diff, target, flags, stdout, stderr)
+        }
+        #[cfg(feature = "deploy")]
+        Command::Destroy { stack_name, yes, connection } => {
+            destroy_command(stack_name, yes, &connection, stdout, stderr)
+        }
     }
+}
+
+#[cfg(feature = "deploy")]
+#[derive(Debug, Default)]
+struct DeployFlags {
+    yes: bool,
+    keep_on_failure: bool,
+    allow_data_loss: bool,
+    template_bucket: Option<String>,
+}
+
+#[cfg(feature = "deploy")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeployKind {
+    Deploy,
+    Diff,
+}
+
+#[cfg(feature = "deploy")]
+impl ConnectionArgs {
+    fn connection(&self) -> crate::deploy::Connection {
+        crate::deploy::Connection {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
+}
+
+/// Whether questions can be asked (stdin and stderr are a terminal) and progress drawn live.
+#[cfg(feature = "deploy")]
+fn terminal() -> (bool, bool) {
+    let live = std::io::stderr().is_terminal();
+    (live && std::io::stdin().is_terminal(), live)
+}
+
+/// `deploy` and `diff`: compile one diagram, then hand the template to `deploy`.
+#[cfg(feature = "deploy")]
+fn deploy_command(
+    kind: DeployKind,
+    target: DeployTarget,
+    flags: DeployFlags,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8 {
+    let file = match read_input(&target.input) {
+        Ok(file) => file,
+        Err(failed) => {
+            let (file, diagnostic) = *failed;
+            report(&file, &[diagnostic], stderr);
+            return EXIT_USER_ERROR;
+        }
+    };
+    let mut parameters = Vec::new();
+    if let Some(path) = &target.parameters_file {
+        let read = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| crate::deploy::parse_parameters_file(&text));
+        match read {
+            Ok(found) => parameters.extend(found),
+            Err(err) => {
+                let diagnostic = Diagnostic::error(
+                    "m2a::deploy::parameters_file",
+                    format!("cannot read parameters from `{}`: {err}", path.display()),
+                )
+                .with_help(r#"write a JSON object like {"KEY": "VALUE"}"#);
+                report(&file, &[diagnostic], stderr);
+                return EXIT_USER_ERROR;
+            }
+        }
+    }
+    parameters.extend(target.parameters);
+    let options = LowerOptions::default();
+    let (compiled, warnings) =
+        match crate::compile_file(&file, target.diagram.as_deref(), options, Format::Json) {
+            Ok(done) => done,
+            Err(diagnostics) => {
+                report(&file, &diagnostics, stderr);
+                return EXIT_USER_ERROR;
+            }
+        };
+    report(&file, &warnings, stderr);
+    let template = match compiled.as_slice() {
+        [one] => one.template.clone(),
+        [] => {
+            let diagnostic = Diagnostic::error(
+                "m2a::deploy::no_diagram",
+                format!("`{}` has no infrastructure diagram to deploy", file.name),
+            )
+            .with_help("a flowchart/graph or architecture-beta diagram is needed");
+            report(&file, &[diagnostic], stderr);
+            return EXIT_USER_ERROR;
+        }
+        many => {
+            let names: Vec<String> = many
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{} `{}`", i + 1, c.diagram.name))
+                .collect();
+            let diagnostic = Diagnostic::error(
+                "m2a::deploy::several_diagrams",
+                format!("`{}` has {} diagrams; one stack is one diagram", file.name, many.len()),
+            )
+            .with_help(format!("pick one with --diagram N or NAME: {}", names.join(", ")));
+            report(&file, &[diagnostic], stderr);
+            return EXIT_USER_ERROR;
+        }
+    };
+    let (interactive, live) = terminal();
+    let word = if kind == DeployKind::Deploy { "deploy" } else { "diff" };
+    let options = crate::deploy::Options {
+        stack_name: target.stack_name.clone(),
+        parameters,
+        yes: flags.yes,
+        keep_on_failure: flags.keep_on_failure,
+        allow_data_loss: flags.allow_data_loss,
+        template_bucket: flags.template_bucket,
+        interactive,
+        live,
+        command_line: format!(
+            "mermaid2aws {word} {} --stack-name {}",
+            target.input.display(),
+            target.stack_name
+        ),
+    };
+    let connection = target.connection.connection();
+    let outcome = match kind {
+        DeployKind::Deploy => crate::deploy::deploy(&file, &template, &options, &connection, stdout),
+        DeployKind::Diff => crate::deploy::diff(&file, &template, &options, &connection, stdout),
+    };
+    report(&file, &outcome.diagnostics, stderr);
+    outcome.code
+}
+
+#[cfg(feature = "deploy")]
+fn destroy_command(
+    stack_name: String,
+    yes: bool,
+    connection: &ConnectionArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8 {
+    let (interactive, live) = terminal();
+    let options = crate::deploy::Options {
+        command_line: format!("mermaid2aws destroy --stack-name {stack_name}"),
+        stack_name,
+        yes,
+        interactive,
+        live,
+        ..crate::deploy::Options::default()
+    };
+    let outcome = crate::deploy::destroy(&options, &connection.connection(), stdout);
+    let file = SourceFile::new(format!("stack {}", options.stack_name), "");
+    report(&file, &outcome.diagnostics, stderr);
+    outcome.code
 }
 
 fn parse(

@@ -2,6 +2,8 @@
 
 pub mod catalog;
 pub mod cli;
+#[cfg(feature = "deploy")]
+pub mod deploy;
 pub mod diagnostic;
 pub mod emit;
 pub mod explain;

@@ -1,0 +1,182 @@
+//! Following a stack operation through its events until the stack's own terminal event.
+//!
+//! Each poll makes at most one DescribeStackEvents call, plus further pages only while the
+//! newest page has not reached the last event already seen (events come newest first). The
+//! interval starts short and backs off; it starts short again whenever something happened.
+//! A failed read is reported and retried: it never decides the outcome.
+
+use std::time::Duration;
+
+use super::api::{Cloud, Event};
+
+/// Poll intervals: the first, and the most the backoff grows to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Backoff {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// 0.5 s, growing by half each quiet poll, to at most 3 s.
+    pub(crate) const DEFAULT: Backoff =
+        Backoff { first: Duration::from_millis(500), max: Duration::from_secs(3) };
+
+    pub(crate) fn next(self, current: Duration) -> Duration {
+        (current + current / 2).clamp(self.first, self.max)
+    }
+}
+
+/// Where each new event goes (a live display or plain lines).
+pub(crate) trait Watch {
+    fn event(&mut self, event: &Event);
+    /// Something to tell the user that is not an event (a failed read, a retry).
+    fn note(&mut self, text: &str);
+}
+
+/// How following ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Followed {
+    /// The stack reached this terminal status; `events` are the operation's events, oldest first.
+    Done { status: String, reason: Option<String>, events: Vec<Event> },
+    /// Reads kept failing: the outcome is unknown (the operation goes on in CloudFormation).
+    LostContact { last_error: String, events: Vec<Event> },
+}
+
+/// Consecutive failed reads after which following gives up (the verdict stays unknown).
+const MAX_FAILED_READS: u32 = 40;
+/// Quiet polls (no new event) after which the stack's status is read directly, for endpoints
+/// that do not report the stack's own events.
+const QUIET_POLLS_BEFORE_STATUS: u32 = 4;
+
+/// A stack status that ends an operation.
+pub(crate) fn is_terminal(status: &str) -> bool {
+    !status.ends_with("_IN_PROGRESS")
+        && (status.ends_with("_COMPLETE") || status.ends_with("_FAILED"))
+        && status != "REVIEW_IN_PROGRESS"
+}
+
+/// A terminal status that means the operation did what was asked.
+pub(crate) fn is_success(status: &str) -> bool {
+    matches!(status, "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "DELETE_COMPLETE" | "IMPORT_COMPLETE")
+}
+
+/// The event is about the stack itself, not one of its resources.
+pub(crate) fn is_stack_event(event: &Event, stack_id: &str, stack_name: &str) -> bool {
+    event.resource_type == "AWS::CloudFormation::Stack"
+        && (event.physical_id == stack_id || event.logical_id == stack_name)
+}
+
+/// The newest event of the stack, so that following shows only what comes after it.
+/// `None` when the stack has no event yet or the read failed.
+pub(crate) async fn newest_event_id(cloud: &impl Cloud, stack_id: &str) -> Option<String> {
+    let page = cloud.stack_events(stack_id, None).await.ok()?;
+    page.events.first().map(|e| e.id.clone())
+}
+
+/// Follow the stack's events after `seen` until the stack's own terminal event.
+pub(crate) async fn follow(
+    cloud: &impl Cloud,
+    stack_id: &str,
+    stack_name: &str,
+    mut seen: Option<String>,
+    backoff: Backoff,
+    watch: &mut dyn Watch,
+) -> Followed {
+    let mut interval = backoff.first;
+    let mut all = Vec::new();
+    let mut failed_reads = 0;
+    let mut quiet_polls = 0;
+    let mut first_poll = true;
+    loop {
+        if !first_poll {
+            tokio::time::sleep(interval).await;
+        }
+        first_poll = false;
+        let new = match new_events(cloud, stack_id, seen.as_deref()).await {
+            Ok(new) => {
+                failed_reads = 0;
+                new
+            }
+            Err(err) => {
+                failed_reads += 1;
+                watch.note(&format!("could not read the stack's events ({err}); trying again"));
+                if failed_reads >= MAX_FAILED_READS {
+                    return Followed::LostContact { last_error: err, events: all };
+                }
+                interval = backoff.next(interval);
+                continue;
+            }
+        };
+        let had_new = !new.is_empty();
+        if let Some(newest) = new.first() {
+            seen = Some(newest.id.clone());
+        }
+        let mut terminal = None;
+        for event in new.into_iter().rev() {
+            watch.event(&event);
+            if terminal.is_none()
+                && is_stack_event(&event, stack_id, stack_name)
+                && is_terminal(&event.status)
+            {
+                terminal = Some((event.status.clone(), event.reason.clone()));
+            }
+            all.push(event);
+        }
+        if let Some((status, reason)) = terminal {
+            return Followed::Done { status, reason, events: all };
+        }
+        if had_new {
+            // Something is happening: look again soon.
+            interval = backoff.first;
+            quiet_polls = 0;
+        } else {
+            interval = backoff.next(interval);
+            quiet_polls += 1;
+        }
+        if quiet_polls >= QUIET_POLLS_BEFORE_STATUS {
+            quiet_polls = 0;
+            match cloud.describe_stack(stack_id).await {
+                Ok(Some(stack)) if is_terminal(&stack.status) => {
+                    return Followed::Done {
+                        status: stack.status,
+                        reason: stack.status_reason,
+                        events: all,
+                    };
+                }
+                Ok(None) => {
+                    return Followed::Done {
+                        status: "DELETE_COMPLETE".into(),
+                        reason: None,
+                        events: all,
+                    };
+                }
+                Ok(Some(_)) => {}
+                Err(err) => watch.note(&format!("could not read the stack's status ({err})")),
+            }
+        }
+    }
+}
+
+/// Events newer than `seen`, newest first: one call, and more pages only while the last seen
+/// event has not been reached.
+async fn new_events(
+    cloud: &impl Cloud,
+    stack_id: &str,
+    seen: Option<&str>,
+) -> Result<Vec<Event>, String> {
+    let mut new = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = cloud.stack_events(stack_id, token.as_deref()).await.map_err(|e| e.to_string())?;
+        for event in page.events {
+            if Some(event.id.as_str()) == seen {
+                return Ok(new);
+            }
+            new.push(event);
+        }
+        match page.next_token {
+            Some(next) => token = Some(next),
+            None => return Ok(new),
+        }
+    }
+}

@@ -1,0 +1,677 @@
+//! The deploy logic against an in-memory CloudFormation.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::api::*;
+use super::*;
+
+/// One step of the fake's event history, taken by each first-page DescribeStackEvents call.
+enum Step {
+    Events(Vec<Event>),
+    Fail,
+}
+
+/// An in-memory CloudFormation that records every call.
+#[derive(Default)]
+struct Fake {
+    /// Answers of DescribeStacks, in order; the last one repeats.
+    stacks: RefCell<VecDeque<Option<StackInfo>>>,
+    deployed_template: RefCell<String>,
+    /// Answers of DescribeChangeSet, in order; the last one repeats.
+    change_sets: RefCell<VecDeque<ChangeSet>>,
+    script: RefCell<VecDeque<Step>>,
+    /// Events so far, oldest first.
+    history: RefCell<Vec<Event>>,
+    page_size: usize,
+    calls: RefCell<Vec<String>>,
+    requests: RefCell<Vec<ChangeSetRequest>>,
+    /// CreateChangeSet fails with this message.
+    create_error: RefCell<Option<String>>,
+}
+
+impl Fake {
+    fn new() -> Fake {
+        Fake { page_size: 100, ..Fake::default() }
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.borrow().clone()
+    }
+
+    fn count(&self, call: &str) -> usize {
+        self.calls.borrow().iter().filter(|c| c.as_str() == call).count()
+    }
+
+    fn log(&self, call: &str) {
+        self.calls.borrow_mut().push(call.to_string());
+    }
+}
+
+fn next_of<T: Clone>(queue: &RefCell<VecDeque<T>>) -> Option<T> {
+    let mut queue = queue.borrow_mut();
+    if queue.len() > 1 { queue.pop_front() } else { queue.front().cloned() }
+}
+
+fn err(operation: &'static str, code: &str) -> ApiError {
+    ApiError { operation, code: Some(code.into()), message: "rate exceeded".into() }
+}
+
+impl Cloud for Fake {
+    async fn describe_stack(&self, _name: &str) -> Result<Option<StackInfo>, ApiError> {
+        self.log("DescribeStacks");
+        Ok(next_of(&self.stacks).flatten())
+    }
+
+    async fn get_template(&self, _stack: &str) -> Result<String, ApiError> {
+        self.log("GetTemplate");
+        Ok(self.deployed_template.borrow().clone())
+    }
+
+    async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<ChangeSetIds, ApiError> {
+        self.log("CreateChangeSet");
+        self.requests.borrow_mut().push(req.clone());
+        if let Some(message) = self.create_error.borrow().clone() {
+            return Err(ApiError { operation: "CreateChangeSet", code: Some("ValidationError".into()), message });
+        }
+        Ok(ChangeSetIds { change_set_id: "cs-1".into(), stack_id: STACK_ID.into() })
+    }
+
+    async fn describe_change_set(&self, _id: &str) -> Result<ChangeSet, ApiError> {
+        self.log("DescribeChangeSet");
+        Ok(next_of(&self.change_sets).unwrap_or_default())
+    }
+
+    async fn execute_change_set(&self, _id: &str, disable_rollback: bool) -> Result<(), ApiError> {
+        self.log(if disable_rollback { "ExecuteChangeSet(DisableRollback)" } else { "ExecuteChangeSet" });
+        Ok(())
+    }
+
+    async fn delete_change_set(&self, _id: &str) -> Result<(), ApiError> {
+        self.log("DeleteChangeSet");
+        Ok(())
+    }
+
+    async fn stack_events(&self, _stack_id: &str, next_token: Option<&str>) -> Result<EventPage, ApiError> {
+        self.log("DescribeStackEvents");
+        if next_token.is_none() {
+            match self.script.borrow_mut().pop_front() {
+                Some(Step::Events(events)) => self.history.borrow_mut().extend(events),
+                Some(Step::Fail) => return Err(err("DescribeStackEvents", "Throttling")),
+                None => {}
+            }
+        }
+        let newest_first: Vec<Event> = self.history.borrow().iter().rev().cloned().collect();
+        let start: usize = next_token.map_or(0, |t| t.parse().unwrap());
+        let end = (start + self.page_size).min(newest_first.len());
+        Ok(EventPage {
+            events: newest_first[start..end].to_vec(),
+            next_token: (end < newest_first.len()).then(|| end.to_string()),
+        })
+    }
+
+    async fn delete_stack(&self, _stack_id: &str) -> Result<(), ApiError> {
+        self.log("DeleteStack");
+        Ok(())
+    }
+
+    async fn put_template(&self, bucket: &str, key: &str, _body: &str) -> Result<(), ApiError> {
+        self.log(&format!("PutObject {bucket}/{key}"));
+        Ok(())
+    }
+}
+
+const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/shop/1";
+
+fn stack(status: &str) -> Option<StackInfo> {
+    Some(StackInfo {
+        id: STACK_ID.into(),
+        status: status.into(),
+        status_reason: None,
+        parameter_keys: vec!["Cert".into()],
+    })
+}
+
+fn stack_event(n: u32, status: &str) -> Event {
+    Event {
+        id: format!("e{n}"),
+        logical_id: "shop".into(),
+        physical_id: STACK_ID.into(),
+        resource_type: "AWS::CloudFormation::Stack".into(),
+        status: status.into(),
+        reason: None,
+        timestamp: 1_700_000_000 + i64::from(n),
+    }
+}
+
+fn resource_event(n: u32, id: &str, ty: &str, status: &str, reason: Option<&str>) -> Event {
+    Event {
+        id: format!("e{n}"),
+        logical_id: id.into(),
+        physical_id: String::new(),
+        resource_type: ty.into(),
+        status: status.into(),
+        reason: reason.map(str::to_string),
+        timestamp: 1_700_000_000 + i64::from(n),
+    }
+}
+
+fn change(action: &str, id: &str, ty: &str, replacement: Option<&str>) -> ResourceChange {
+    ResourceChange {
+        action: action.into(),
+        logical_id: id.into(),
+        resource_type: ty.into(),
+        replacement: replacement.map(str::to_string),
+    }
+}
+
+fn complete(changes: Vec<ResourceChange>) -> ChangeSet {
+    ChangeSet { status: "CREATE_COMPLETE".into(), status_reason: None, changes }
+}
+
+const DIAGRAM: &str = "graph LR\n    W[Web server] --> DB[(PostgreSQL)]\n    DB2[RDS]\n";
+
+fn file() -> SourceFile {
+    SourceFile::new("a.mmd", DIAGRAM)
+}
+
+const TEMPLATE: &str = r#"{"Parameters": {"Cert": {"Type": "String"}, "Ami": {"Type": "String", "Default": "/aws/ami"}},
+  "Resources": {
+    "Web": {"Type": "AWS::EC2::Instance",
+            "Metadata": {"Mermaid2Aws": {"Element": "W", "Source": "a.mmd:2:5"}}},
+    "Db": {"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Snapshot",
+           "Metadata": {"Mermaid2Aws": {"Element": "DB2", "Source": "a.mmd:3:5"}}},
+    "Rule": {"Type": "AWS::EC2::SecurityGroupIngress",
+             "Metadata": {"Mermaid2Aws": {"Element": "W", "Source": "a.mmd:2:5"}}}}}"#;
+
+fn options() -> Options {
+    Options {
+        stack_name: "shop".into(),
+        parameters: vec![("Cert".into(), "arn:cert".into())],
+        yes: true,
+        command_line: "mermaid2aws deploy a.mmd --stack-name shop".into(),
+        ..Options::default()
+    }
+}
+
+const NO_WAIT: Backoff = Backoff { first: Duration::ZERO, max: Duration::ZERO };
+
+/// Run `deploy` against the fake; returns the outcome and what was printed.
+fn deploy_with(fake: &Fake, options: &Options, answers: Option<Vec<bool>>) -> (Outcome, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut out = Vec::new();
+    let phase = RefCell::new(Phase::Idle);
+    let outcome = runtime.block_on(async {
+        let mut ctx = Ctx { options, out: &mut out, phase: &phase, backoff: NO_WAIT, answers };
+        run_deploy(fake, &mut ctx, &file(), TEMPLATE).await
+    });
+    (outcome, String::from_utf8(out).unwrap())
+}
+
+fn diff_with(fake: &Fake) -> (Outcome, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut out = Vec::new();
+    let phase = RefCell::new(Phase::Idle);
+    let options = options();
+    let outcome = runtime.block_on(async {
+        let mut ctx = Ctx { options: &options, out: &mut out, phase: &phase, backoff: NO_WAIT, answers: None };
+        run_diff(fake, &mut ctx, &file(), TEMPLATE).await
+    });
+    (outcome, String::from_utf8(out).unwrap())
+}
+
+fn destroy_with(fake: &Fake, options: &Options) -> (Outcome, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut out = Vec::new();
+    let phase = RefCell::new(Phase::Idle);
+    let outcome = runtime.block_on(async {
+        let mut ctx = Ctx { options, out: &mut out, phase: &phase, backoff: NO_WAIT, answers: None };
+        run_destroy(fake, &mut ctx).await
+    });
+    (outcome, String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn a_new_stack_is_created_and_followed_until_its_own_terminal_event() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(None);
+    fake.change_sets.borrow_mut().extend([
+        ChangeSet { status: "CREATE_PENDING".into(), ..ChangeSet::default() },
+        complete(vec![change("Add", "Web", "AWS::EC2::Instance", None)]),
+    ]);
+    fake.script.borrow_mut().extend([
+        Step::Events(vec![stack_event(1, "REVIEW_IN_PROGRESS")]),
+        Step::Events(vec![stack_event(2, "CREATE_IN_PROGRESS")]),
+        Step::Events(vec![]),
+        Step::Events(vec![
+            resource_event(3, "Web", "AWS::EC2::Instance", "CREATE_IN_PROGRESS", None),
+            resource_event(4, "Web", "AWS::EC2::Instance", "CREATE_COMPLETE", None),
+            stack_event(5, "CREATE_COMPLETE"),
+        ]),
+        Step::Events(vec![stack_event(6, "never read")]),
+    ]);
+    let (outcome, out) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome, Outcome::ok(), "{out}");
+    assert_eq!(fake.requests.borrow()[0].change_set_type, ChangeSetType::Create);
+    assert!(out.contains("add     Web         AWS::EC2::Instance  W        a.mmd:2:5"), "{out}");
+    // Only new events are shown, the stack's own terminal event ends following at once.
+    assert!(!out.contains("REVIEW_IN_PROGRESS"), "{out}");
+    assert!(out.contains("22:13:24  CREATE_COMPLETE              Web"), "{out}");
+    assert!(out.contains("stack `shop`: CREATE_COMPLETE"), "{out}");
+    assert_eq!(fake.count("DescribeStackEvents"), 4, "{:?}", fake.calls());
+    assert_eq!(fake.script.borrow().len(), 1);
+    assert_eq!(fake.count("DeleteChangeSet"), 0);
+}
+
+#[test]
+fn an_empty_change_set_is_no_changes_and_is_deleted() {
+    for empty in [
+        complete(vec![]),
+        ChangeSet {
+            status: "FAILED".into(),
+            status_reason: Some("The submitted information didn't contain changes. Submit different information to create a change set.".into()),
+            changes: vec![],
+        },
+        ChangeSet { status: "FAILED".into(), status_reason: None, changes: vec![] },
+    ] {
+        let fake = Fake::new();
+        fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+        fake.change_sets.borrow_mut().push_back(empty);
+        let (outcome, out) = deploy_with(&fake, &options(), None);
+        assert_eq!(outcome.code, EXIT_OK);
+        assert!(out.contains("no changes"), "{out}");
+        assert_eq!(fake.count("DeleteChangeSet"), 1);
+        assert_eq!(fake.count("ExecuteChangeSet"), 0);
+    }
+}
+
+#[test]
+fn an_identical_update_refused_outright_is_no_changes() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    *fake.create_error.borrow_mut() = Some("No updates are to be performed.".into());
+    let (outcome, out) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome, Outcome::ok());
+    assert!(out.contains("no changes"), "{out}");
+    assert_eq!(fake.count("ExecuteChangeSet"), 0);
+    *fake.create_error.borrow_mut() = Some("Template format error".into());
+    let (outcome, _) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_FAILED);
+}
+
+#[test]
+fn a_change_set_that_fails_for_a_reason_is_a_failed_deploy() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.change_sets.borrow_mut().push_back(ChangeSet {
+        status: "FAILED".into(),
+        status_reason: Some("Template format error: unresolved resource dependencies".into()),
+        changes: vec![],
+    });
+    let (outcome, _) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_FAILED);
+    assert!(outcome.diagnostics[0].message.contains("Template format error"));
+    assert_eq!(fake.count("DeleteChangeSet"), 1);
+}
+
+#[test]
+fn updates_keep_the_previous_value_of_parameters_not_given() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.change_sets.borrow_mut().push_back(complete(vec![]));
+    let options = Options { parameters: vec![], ..options() };
+    let (outcome, _) = deploy_with(&fake, &options, None);
+    assert_eq!(outcome.code, EXIT_OK);
+    let request = fake.requests.borrow()[0].clone();
+    assert_eq!(request.change_set_type, ChangeSetType::Update);
+    assert_eq!(request.parameters, [Param { key: "Cert".into(), value: None }]);
+}
+
+#[test]
+fn a_parameter_without_value_or_default_is_refused_before_any_change() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(None);
+    let options = Options { parameters: vec![], ..options() };
+    let (outcome, _) = deploy_with(&fake, &options, None);
+    assert_eq!(outcome.code, EXIT_REFUSED);
+    assert!(outcome.diagnostics[0].message.contains("`Cert`"));
+    assert_eq!(fake.calls(), ["DescribeStacks"]);
+}
+
+#[test]
+fn replacing_a_database_is_refused_naming_the_diagram_line() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.change_sets.borrow_mut().push_back(complete(vec![
+        change("Modify", "Db", "AWS::RDS::DBInstance", Some("True")),
+        change("Modify", "Rule", "AWS::EC2::SecurityGroupIngress", Some("True")),
+    ]));
+    let (outcome, out) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_REFUSED, "{out}");
+    assert!(out.contains("replace  Db"), "{out}");
+    let d = &outcome.diagnostics[0];
+    assert_eq!(d.code, "m2a::deploy::data_loss");
+    assert!(d.message.contains("`Db`") && d.message.contains("a.mmd:3:5"), "{}", d.message);
+    let span = d.span().unwrap();
+    assert_eq!(&DIAGRAM[span.start..span.end], "DB2[RDS]");
+    assert_eq!(outcome.diagnostics.len(), 2);
+    assert_eq!(fake.count("DeleteChangeSet"), 1);
+    assert_eq!(fake.count("ExecuteChangeSet"), 0);
+}
+
+#[test]
+fn removing_a_database_is_refused_with_the_deployed_templates_metadata() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    *fake.deployed_template.borrow_mut() = r#"{"Resources": {"OldDb": {"Type": "AWS::RDS::DBInstance",
+        "Metadata": {"Mermaid2Aws": {"Element": "Old", "Source": "a.mmd:9:1"}}}}}"#
+        .into();
+    fake.change_sets
+        .borrow_mut()
+        .push_back(complete(vec![change("Remove", "OldDb", "AWS::RDS::DBInstance", None)]));
+    let (outcome, out) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_REFUSED);
+    assert!(out.contains("remove  OldDb       AWS::RDS::DBInstance  Old      a.mmd:9:1"), "{out}");
+    assert!(outcome.diagnostics[0].message.contains("element `Old` at a.mmd:9:1"));
+}
+
+#[test]
+fn allow_data_loss_deploys_the_replacement() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.change_sets
+        .borrow_mut()
+        .push_back(complete(vec![change("Modify", "Db", "AWS::RDS::DBInstance", Some("Conditional"))]));
+    fake.script.borrow_mut().extend([
+        Step::Events(vec![stack_event(1, "CREATE_COMPLETE")]),
+        Step::Events(vec![stack_event(2, "UPDATE_IN_PROGRESS"), stack_event(3, "UPDATE_COMPLETE")]),
+    ]);
+    let options = Options { allow_data_loss: true, keep_on_failure: true, ..options() };
+    let (outcome, out) = deploy_with(&fake, &options, None);
+    assert_eq!(outcome.code, EXIT_OK, "{out}");
+    assert!(out.contains("replace?"), "{out}");
+    assert_eq!(fake.count("ExecuteChangeSet(DisableRollback)"), 1);
+}
+
+#[test]
+fn a_failed_create_shows_the_root_cause_on_the_diagram_element() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(None);
+    fake.change_sets.borrow_mut().push_back(complete(vec![
+        change("Add", "Web", "AWS::EC2::Instance", None),
+        change("Add", "Rule", "AWS::EC2::SecurityGroupIngress", None),
+    ]));
+    fake.script.borrow_mut().extend([
+        Step::Events(vec![stack_event(1, "REVIEW_IN_PROGRESS")]),
+        Step::Events(vec![
+            stack_event(2, "CREATE_IN_PROGRESS"),
+            resource_event(3, "Rule", "AWS::EC2::SecurityGroupIngress", "CREATE_FAILED", Some("Resource creation cancelled")),
+            resource_event(4, "Web", "AWS::EC2::Instance", "CREATE_FAILED", Some("Instance type t9.nano is not supported")),
+            stack_event(5, "ROLLBACK_IN_PROGRESS"),
+        ]),
+        Step::Events(vec![stack_event(6, "ROLLBACK_COMPLETE")]),
+    ]);
+    let (outcome, out) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_FAILED, "{out}");
+    let first = &outcome.diagnostics[0];
+    assert_eq!(first.code, "m2a::deploy::resource_failed");
+    assert!(first.message.contains("Instance type t9.nano is not supported"), "{}", first.message);
+    let span = first.span().unwrap();
+    assert_eq!(file().location(span), "a.mmd:2:5");
+    assert_eq!(outcome.diagnostics[1].code, "m2a::deploy::also_failed");
+    let last = outcome.diagnostics.last().unwrap();
+    assert!(last.message.contains("ROLLBACK_COMPLETE"));
+}
+
+#[test]
+fn failed_reads_while_following_never_decide_the_outcome() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.change_sets
+        .borrow_mut()
+        .push_back(complete(vec![change("Modify", "Web", "AWS::EC2::Instance", Some("False"))]));
+    fake.script.borrow_mut().extend([
+        Step::Events(vec![stack_event(1, "CREATE_COMPLETE")]),
+        Step::Fail,
+        Step::Events(vec![stack_event(2, "UPDATE_IN_PROGRESS")]),
+        Step::Fail,
+        Step::Fail,
+        Step::Events(vec![stack_event(3, "UPDATE_COMPLETE")]),
+    ]);
+    let (outcome, out) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_OK, "{out}");
+    assert_eq!(out.matches("could not read the stack's events").count(), 3, "{out}");
+}
+
+#[test]
+fn paging_stops_at_the_last_event_already_seen() {
+    let fake = Fake { page_size: 2, ..Fake::new() };
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.change_sets
+        .borrow_mut()
+        .push_back(complete(vec![change("Modify", "Web", "AWS::EC2::Instance", Some("False"))]));
+    // Ten old events: the baseline reads one page only.
+    let old: Vec<Event> = (1..=10).map(|n| resource_event(n, "Old", "AWS::SQS::Queue", "CREATE_COMPLETE", None)).collect();
+    fake.script.borrow_mut().extend([
+        Step::Events(old),
+        Step::Events(vec![
+            stack_event(11, "UPDATE_IN_PROGRESS"),
+            resource_event(12, "Web", "AWS::EC2::Instance", "UPDATE_IN_PROGRESS", None),
+            resource_event(13, "Web", "AWS::EC2::Instance", "UPDATE_COMPLETE", None),
+        ]),
+        Step::Events(vec![stack_event(14, "UPDATE_COMPLETE")]),
+    ]);
+    let (outcome, out) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_OK, "{out}");
+    // Baseline: 1 page. First poll: 3 new events -> pages [13,12] and [11,10] (stops at e10).
+    // Second poll: [14,13] stops at e13.
+    assert_eq!(fake.count("DescribeStackEvents"), 4, "{:?}", fake.calls());
+    assert!(!out.contains("  Old  "), "{out}");
+    assert_eq!(out.matches("UPDATE_IN_PROGRESS").count(), 2, "{out}");
+}
+
+#[test]
+fn a_busy_stack_without_a_terminal_is_refused() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_IN_PROGRESS"));
+    let (outcome, _) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_REFUSED);
+    assert!(outcome.diagnostics[0].message.contains("operation in progress (UPDATE_IN_PROGRESS)"));
+    assert_eq!(fake.calls(), ["DescribeStacks"]);
+}
+
+#[test]
+fn a_busy_stack_is_waited_for_on_a_terminal() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().extend([stack("UPDATE_IN_PROGRESS"), stack("UPDATE_IN_PROGRESS"), stack("UPDATE_COMPLETE")]);
+    fake.change_sets.borrow_mut().push_back(complete(vec![]));
+    let options = Options { interactive: true, ..options() };
+    let (outcome, out) = deploy_with(&fake, &options, None);
+    assert_eq!(outcome.code, EXIT_OK);
+    assert!(out.contains("waiting for it to finish"), "{out}");
+    assert_eq!(fake.count("DescribeStacks"), 3);
+}
+
+#[test]
+fn rollback_complete_is_deleted_and_created_again_with_yes() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("ROLLBACK_COMPLETE"));
+    fake.change_sets.borrow_mut().push_back(complete(vec![change("Add", "Web", "AWS::EC2::Instance", None)]));
+    fake.script.borrow_mut().extend([
+        Step::Events(vec![stack_event(1, "ROLLBACK_COMPLETE")]),
+        Step::Events(vec![stack_event(2, "DELETE_IN_PROGRESS"), stack_event(3, "DELETE_COMPLETE")]),
+        Step::Events(vec![]),
+        Step::Events(vec![stack_event(4, "CREATE_IN_PROGRESS"), stack_event(5, "CREATE_COMPLETE")]),
+    ]);
+    let (outcome, out) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_OK, "{out}");
+    assert!(out.contains("ROLLBACK_COMPLETE") && out.contains("(--yes)"), "{out}");
+    let calls = fake.calls();
+    let delete = calls.iter().position(|c| c == "DeleteStack").unwrap();
+    let create = calls.iter().position(|c| c == "CreateChangeSet").unwrap();
+    assert!(delete < create, "{calls:?}");
+    assert_eq!(fake.requests.borrow()[0].change_set_type, ChangeSetType::Create);
+}
+
+#[test]
+fn rollback_complete_declined_on_a_terminal_changes_nothing() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("ROLLBACK_COMPLETE"));
+    let options = Options { yes: false, interactive: true, ..options() };
+    let (outcome, _) = deploy_with(&fake, &options, Some(vec![false]));
+    assert_eq!(outcome.code, EXIT_REFUSED);
+    assert_eq!(fake.calls(), ["DescribeStacks"]);
+}
+
+#[test]
+fn declining_the_changes_deletes_the_change_set_and_the_empty_new_stack() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(None);
+    fake.change_sets.borrow_mut().push_back(complete(vec![change("Add", "Web", "AWS::EC2::Instance", None)]));
+    let options = Options { yes: false, interactive: true, ..options() };
+    let (outcome, _) = deploy_with(&fake, &options, Some(vec![false]));
+    assert_eq!(outcome.code, EXIT_REFUSED);
+    assert_eq!(fake.count("DeleteChangeSet"), 1);
+    assert_eq!(fake.count("DeleteStack"), 1);
+    assert_eq!(fake.count("ExecuteChangeSet"), 0);
+}
+
+#[test]
+fn requests_are_checked_before_any_call() {
+    let big = format!("{{\"Resources\": {{}}, \"Description\": \"{}\"}}", "x".repeat(MAX_INLINE_TEMPLATE));
+    let refused = check_request(&big, &options(), true).unwrap();
+    assert_eq!(refused.diagnostics[0].code, "m2a::deploy::template_too_big");
+    let with_bucket = Options { template_bucket: Some("b".into()), parameters: vec![], ..options() };
+    assert_eq!(check_request(&big, &with_bucket, true), None);
+    let unknown = check_request(TEMPLATE, &Options { parameters: vec![("Nope".into(), "1".into())], ..options() }, true).unwrap();
+    assert!(unknown.diagnostics[0].message.contains("`Nope`"));
+    let unasked = check_request(TEMPLATE, &Options { yes: false, ..options() }, true).unwrap();
+    assert_eq!(unasked.code, EXIT_REFUSED);
+    assert!(unasked.diagnostics[0].help.as_deref().unwrap().contains("--yes"));
+}
+
+#[test]
+fn big_templates_go_through_the_bucket() {
+    let fake = Fake::new();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let big = "x".repeat(MAX_INLINE_TEMPLATE + 1);
+    let options = Options { template_bucket: Some("templates".into()), ..options() };
+    let source = runtime.block_on(template_source(&fake, &options, &big)).unwrap();
+    let TemplateSource::Url(url) = source else { panic!("inline") };
+    assert!(url.starts_with("https://templates.s3.amazonaws.com/mermaid2aws/shop/"), "{url}");
+    assert!(fake.calls()[0].starts_with("PutObject templates/mermaid2aws/shop/"));
+}
+
+#[test]
+fn diff_shows_the_table_and_deletes_the_change_set() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.change_sets.borrow_mut().push_back(complete(vec![
+        change("Modify", "Rule", "AWS::EC2::SecurityGroupIngress", Some("True")),
+        change("Modify", "Db", "AWS::RDS::DBInstance", Some("True")),
+    ]));
+    let (outcome, out) = diff_with(&fake);
+    assert_eq!(outcome.code, EXIT_OK);
+    assert!(out.contains("replace  Rule"), "{out}");
+    assert_eq!(outcome.diagnostics.len(), 1);
+    assert!(outcome.diagnostics[0].help.as_deref().unwrap().contains("--allow-data-loss"));
+    assert_eq!(fake.count("DeleteChangeSet"), 1);
+    assert_eq!(fake.count("ExecuteChangeSet"), 0);
+}
+
+#[test]
+fn diff_of_a_new_stack_lists_everything_as_added_without_a_change_set() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(None);
+    let (outcome, out) = diff_with(&fake);
+    assert_eq!(outcome.code, EXIT_OK);
+    assert!(out.contains("3 to add"), "{out}");
+    assert_eq!(fake.calls(), ["DescribeStacks"]);
+}
+
+#[test]
+fn destroy_names_what_the_deletion_policy_keeps() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    *fake.deployed_template.borrow_mut() = TEMPLATE.into();
+    fake.script.borrow_mut().extend([
+        Step::Events(vec![stack_event(1, "UPDATE_COMPLETE")]),
+        Step::Events(vec![stack_event(2, "DELETE_IN_PROGRESS"), stack_event(3, "DELETE_COMPLETE")]),
+    ]);
+    let (outcome, out) = destroy_with(&fake, &options());
+    assert_eq!(outcome.code, EXIT_OK, "{out}");
+    assert!(out.contains("kept by their DeletionPolicy"), "{out}");
+    assert!(out.contains("Db  AWS::RDS::DBInstance  Snapshot"), "{out}");
+    assert!(!out.contains("  Web  "), "{out}");
+}
+
+#[test]
+fn destroy_of_a_missing_stack_is_a_user_error() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(None);
+    let (outcome, _) = destroy_with(&fake, &options());
+    assert_eq!(outcome.code, EXIT_REFUSED);
+    assert_eq!(fake.calls(), ["DescribeStacks"]);
+}
+
+#[test]
+fn a_failed_delete_is_a_failed_operation() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.script.borrow_mut().extend([
+        Step::Events(vec![]),
+        Step::Events(vec![
+            resource_event(1, "Db", "AWS::RDS::DBInstance", "DELETE_FAILED", Some("snapshot quota exceeded")),
+            stack_event(2, "DELETE_FAILED"),
+        ]),
+    ]);
+    let (outcome, _) = destroy_with(&fake, &options());
+    assert_eq!(outcome.code, EXIT_FAILED);
+    assert!(outcome.diagnostics[0].message.contains("snapshot quota exceeded"));
+}
+
+#[test]
+fn following_falls_back_to_the_stacks_status_when_no_event_comes() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    struct Quiet;
+    impl follow::Watch for Quiet {
+        fn event(&mut self, _: &Event) {}
+        fn note(&mut self, _: &str) {}
+    }
+    let followed =
+        runtime.block_on(follow::follow(&fake, STACK_ID, "shop", None, NO_WAIT, &mut Quiet));
+    assert!(matches!(followed, Followed::Done { ref status, .. } if status == "UPDATE_COMPLETE"));
+    assert_eq!(fake.count("DescribeStackEvents"), 4);
+}
+
+#[test]
+fn terminal_statuses() {
+    for s in ["CREATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_FAILED"] {
+        assert!(follow::is_terminal(s), "{s}");
+    }
+    for s in ["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "REVIEW_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "CREATE_IN_PROGRESS"] {
+        assert!(!follow::is_terminal(s), "{s}");
+    }
+    assert!(!follow::is_success("UPDATE_ROLLBACK_COMPLETE"));
+    let b = Backoff::DEFAULT;
+    let mut d = b.first;
+    for _ in 0..10 {
+        d = b.next(d);
+    }
+    assert_eq!(d, Duration::from_secs(3));
+}
+
+#[test]
+fn parameters_come_as_pairs_objects_or_the_cli_list() {
+    assert_eq!(parse_parameter("A=b=c"), Ok(("A".into(), "b=c".into())));
+    assert!(parse_parameter("nope").is_err());
+    assert_eq!(parse_parameters_file(r#"{"A": "1", "B": 2}"#), Ok(vec![("A".into(), "1".into()), ("B".into(), "2".into())]));
+    assert_eq!(
+        parse_parameters_file(r#"[{"ParameterKey": "A", "ParameterValue": "x"}]"#),
+        Ok(vec![("A".into(), "x".into())])
+    );
+    assert!(parse_parameters_file("[1]").is_err());
+}

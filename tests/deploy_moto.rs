@@ -1,0 +1,360 @@
+//! `deploy`, `diff` and `destroy` end to end: the real binary and the real AWS SDK against a
+//! real moto server that this harness starts on a free 127.0.0.1 port and stops after (also on
+//! panic). Nothing here talks to anything but 127.0.0.1.
+//!
+//! moto is synchronous, has no per-resource events, no failures and no Replacement flags (see
+//! `shared/docs/testing.md`); the unit tests in `src/deploy` cover those paths with a fake.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A moto server on a free port, killed when dropped.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let bin = support::tool("M2A_MOTO_SERVER", "moto", "moto_server");
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let moto = Moto { child, port };
+        let started = Instant::now();
+        loop {
+            if let Ok((200, _)) = moto.request("GET", "/moto-api/", &[], "") {
+                return moto;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "moto did not answer on port {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One HTTP/1.1 request to moto; (status, body).
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<(u16, String)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n", self.port, body.len());
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body.as_bytes())?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw)?;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+        Ok((status, body))
+    }
+
+    /// A call to one of moto's AWS services, signed with dummy credentials (moto reads the
+    /// service from the credential scope).
+    fn aws(&self, service: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
+        let auth = format!("AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0");
+        let mut all = vec![("Authorization", auth.as_str())];
+        all.extend_from_slice(headers);
+        let (status, body) = self.request(method, path, &all, body).unwrap();
+        assert!(status < 300, "{service} {method} {path}: {status} {body}");
+        body
+    }
+
+    /// A query-protocol call (CloudFormation, EC2).
+    fn query(&self, service: &str, params: &str) -> String {
+        self.aws(service, "POST", "/", &[("Content-Type", "application/x-www-form-urlencoded")], params)
+    }
+
+    /// An ACM certificate for the HTTPS listener.
+    fn certificate(&self) -> String {
+        let body = self.aws(
+            "acm",
+            "POST",
+            "/",
+            &[("X-Amz-Target", "CertificateManager.RequestCertificate"), ("Content-Type", "application/x-amz-json-1.1")],
+            r#"{"DomainName": "shop.example.com"}"#,
+        );
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        value["CertificateArn"].as_str().unwrap().to_string()
+    }
+
+    /// Run the real binary against this server, in `dir`.
+    fn run(&self, dir: &Path, args: &[&str]) -> Output {
+        let started = Instant::now();
+        let output = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
+            .args(args)
+            .current_dir(dir)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_DEFAULT_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env("AWS_ENDPOINT_URL", self.url())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        eprintln!(
+            "$ mermaid2aws {} -> {:?} in {:.1}s\n--- stdout\n{}--- stderr\n{}",
+            args.join(" "),
+            output.status.code(),
+            started.elapsed().as_secs_f64(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    fn stack_status(&self, name: &str) -> Option<String> {
+        let (_, body) = self
+            .request(
+                "POST",
+                "/",
+                &[
+                    ("Authorization", "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/cloudformation/aws4_request, SignedHeaders=host, Signature=0"),
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                ],
+                &format!("Action=DescribeStacks&Version=2010-05-15&StackName={name}"),
+            )
+            .unwrap();
+        let status = between(&body, "<StackStatus>", "</StackStatus>")?;
+        (status != "DELETE_COMPLETE").then_some(status)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn between(text: &str, open: &str, close: &str) -> Option<String> {
+    let start = text.find(open)? + open.len();
+    let end = text[start..].find(close)? + start;
+    Some(text[start..end].to_string())
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh directory for one test's diagrams.
+fn workdir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deploy_moto").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Ingress port ranges of every security group, as EC2 itself reports them.
+fn ingress_ports(moto: &Moto) -> Vec<(i64, i64)> {
+    let body = moto.query("ec2", "Action=DescribeSecurityGroups&Version=2016-11-15");
+    let mut ports = Vec::new();
+    for group in body.split("<ipPermissions>").skip(1) {
+        let group = group.split("</ipPermissions>").next().unwrap_or_default();
+        for item in group.split("<item>") {
+            if let (Some(from), Some(to)) = (between(item, "<fromPort>", "</fromPort>"), between(item, "<toPort>", "</toPort>")) {
+                ports.push((from.parse().unwrap(), to.parse().unwrap()));
+            }
+        }
+    }
+    ports
+}
+
+/// A VPC with two public and two private subnets in moto, as the `network=existing`
+/// parameters of a template.
+fn existing_network(moto: &Moto) -> Vec<(String, String)> {
+    let vpc = moto.query("ec2", "Action=CreateVpc&Version=2016-11-15&CidrBlock=10.0.0.0/16");
+    let vpc = between(&vpc, "<vpcId>", "</vpcId>").unwrap();
+    let subnet = |cidr: &str, az: &str| {
+        let body = moto.query(
+            "ec2",
+            &format!("Action=CreateSubnet&Version=2016-11-15&VpcId={vpc}&CidrBlock={cidr}&AvailabilityZone={az}"),
+        );
+        between(&body, "<subnetId>", "</subnetId>").unwrap()
+    };
+    let public = [subnet("10.0.0.0/24", "us-east-1a"), subnet("10.0.1.0/24", "us-east-1b")];
+    let private = [subnet("10.0.2.0/24", "us-east-1a"), subnet("10.0.3.0/24", "us-east-1b")];
+    vec![
+        ("VpcId".into(), vpc),
+        ("PublicSubnetIds".into(), public.join(",")),
+        ("PrivateSubnetIds".into(), private.join(",")),
+        ("ELBCertificateArn".into(), moto.certificate()),
+    ]
+}
+
+fn parameters_file(dir: &Path, parameters: &[(String, String)]) -> PathBuf {
+    let map: serde_json::Map<String, serde_json::Value> =
+        parameters.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let path = dir.join("parameters.json");
+    std::fs::write(&path, serde_json::Value::Object(map).to_string()).unwrap();
+    path
+}
+
+/// The seed IaaS diagram's web tier (users -> load balancer on 443 -> the auto scaling group's
+/// security group on `http 8080`, the bucket it uses), in an existing VPC.
+///
+/// moto 5.2.5 cannot bring up the whole seed template: its template parser has no `Fn::Cidr`
+/// (the new VPC's subnets), and the self-hosted data stores' instances fail `Fn::GetAtt`
+/// there. The database tier's behaviour is covered by the scripted endpoint and unit tests.
+fn seed_web_tier() -> String {
+    let seed = std::fs::read_to_string(support::repo_dir().join("diagrams/seed-iaas.mmd")).unwrap();
+    let start = seed.find("%% Databases").expect("the seed has a databases section");
+    let start = seed[..start].rfind("%% ----").unwrap();
+    let end = seed.find("%% Connection").expect("the seed has a connections section");
+    let end = seed[..end].rfind("%% ----").unwrap();
+    let web = format!("{}{}", &seed[..start], &seed[end..])
+        .replace("ASG <--> RT53[Amazon Route 53]\n", "")
+        .replace("ASG <--> SG3\n", "");
+    assert!(web.contains("ELB <-- http 8080 --> SG2"), "the seed's ELB -> servers edge: {web}");
+    format!("%% @aws network=existing\n{web}")
+}
+
+#[test]
+fn seed_iaas_deploys_redeploys_diffs_updates_and_is_destroyed() {
+    let moto = Moto::start();
+    let dir = workdir("seed");
+    let seed = seed_web_tier();
+    std::fs::write(dir.join("seed-iaas.mmd"), &seed).unwrap();
+    let params = parameters_file(&dir, &existing_network(&moto));
+    let params = params.to_str().unwrap();
+
+    // Without a terminal and without --yes nothing is sent.
+    let refused = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+    assert_eq!(moto.stack_status("seed"), None);
+
+    // Create.
+    let created = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params, "--yes"]);
+    assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
+    let out = stdout(&created);
+    assert!(out.contains("add     SG2FromSG18080Ingress"), "{out}");
+    assert!(out.contains("seed-iaas.mmd:"), "rows name the diagram line: {out}");
+    assert!(out.contains("CREATE_COMPLETE"), "{out}");
+    assert_eq!(moto.stack_status("seed").as_deref(), Some("CREATE_COMPLETE"));
+    let ports = ingress_ports(&moto);
+    assert!(ports.contains(&(8080, 8080)), "{ports:?}");
+    assert!(ports.contains(&(443, 443)), "{ports:?}");
+    assert!(!ports.contains(&(9090, 9090)), "{ports:?}");
+
+    // The same diagram again, without parameters (they keep their deployed values): the
+    // identical update is refused by moto as "No updates are to be performed".
+    let again = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--yes"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(stdout(&again).contains("no changes"), "{}", stdout(&again));
+
+    // The edge label's port changes in the diagram.
+    std::fs::write(dir.join("seed-iaas.mmd"), seed.replace("http 8080", "http 9090")).unwrap();
+    let diff = moto.run(&dir, &["diff", "seed-iaas.mmd", "--stack-name", "seed"]);
+    assert_eq!(diff.status.code(), Some(0), "{}", stderr(&diff));
+    let out = stdout(&diff);
+    assert!(out.contains("remove  SG2FromSG18080Ingress"), "{out}");
+    assert!(out.contains("add     SG2FromSG19090Ingress"), "{out}");
+    let change_sets = moto.query("cloudformation", "Action=ListChangeSets&Version=2010-05-15&StackName=seed");
+    // Only the executed change set of the creation is listed (moto keeps executed ones).
+    assert_eq!(change_sets.matches("<member>").count(), 1, "a change set was left behind: {change_sets}");
+    assert!(!change_sets.contains("<ExecutionStatus>AVAILABLE"), "diff left a change set behind: {change_sets}");
+    assert!(ingress_ports(&moto).contains(&(8080, 8080)), "diff changed nothing");
+
+    // The parameters again: moto 5.2.5 resolves UsePreviousValue of list and SSM parameters
+    // to values it then cannot read back (unit tests cover UsePreviousValue).
+    let updated = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params, "--yes"]);
+    assert_eq!(updated.status.code(), Some(0), "{}", stderr(&updated));
+    assert!(stdout(&updated).contains("UPDATE_COMPLETE"), "{}", stdout(&updated));
+    let ports = ingress_ports(&moto);
+    assert!(ports.contains(&(9090, 9090)), "EC2 has the new rule: {ports:?}");
+    // moto does not delete a removed SecurityGroupIngress from EC2, so the old rule's removal
+    // is checked in the stack's template.
+    let deployed = moto.query("cloudformation", "Action=GetTemplate&Version=2010-05-15&StackName=seed");
+    assert!(deployed.contains("SG2FromSG19090Ingress"), "{deployed}");
+    assert!(!deployed.contains("SG2FromSG18080Ingress"), "the old rule left the stack: {deployed}");
+
+    // Destroy: the bucket is kept by its DeletionPolicy, and said so.
+    let destroyed = moto.run(&dir, &["destroy", "--stack-name", "seed", "--yes"]);
+    assert_eq!(destroyed.status.code(), Some(0), "{}", stderr(&destroyed));
+    let out = stdout(&destroyed);
+    assert!(out.contains("kept by their DeletionPolicy") && out.contains("AWS::S3::Bucket"), "{out}");
+    assert_eq!(moto.stack_status("seed"), None);
+    let gone = moto.run(&dir, &["destroy", "--stack-name", "seed", "--yes"]);
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(stderr(&gone).contains("does not exist"), "{}", stderr(&gone));
+}
+
+/// A diagram whose template is over CloudFormation's 51,200-byte inline limit: an auto
+/// scaling group sending to 60 queues (all of them resources moto really creates).
+fn big_diagram() -> String {
+    let mut text = String::from(
+        "%% @aws network=existing\ngraph LR\n    U[Users] -->|https 443| ELB[Application Load Balancer]\n    subgraph ASG[\"Auto scaling group\"]\n        SER@{ shape: procs, label: \"Server Instances\"}\n    end\n    ELB -->|http 8080| ASG\n",
+    );
+    for i in 0..60 {
+        text.push_str(&format!("    ASG --> Q{i}[SQS queue {i}]\n"));
+    }
+    text
+}
+
+#[test]
+fn a_template_over_the_inline_limit_goes_through_the_template_bucket() {
+    let moto = Moto::start();
+    let dir = workdir("big");
+    std::fs::write(dir.join("big.mmd"), big_diagram()).unwrap();
+    let template = serde_json::to_string_pretty(&support::compile_text("big.mmd", &big_diagram())[0]).unwrap();
+    assert!(template.len() > 51_200, "the test diagram makes a {}-byte template", template.len());
+    let params = parameters_file(&dir, &existing_network(&moto));
+    let params = params.to_str().unwrap();
+
+    let refused = moto.run(&dir, &["deploy", "big.mmd", "--stack-name", "big", "--parameters-file", params, "--yes"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("--template-bucket"), "{}", stderr(&refused));
+    assert_eq!(moto.stack_status("big"), None, "refused before any call");
+
+    moto.aws("s3", "PUT", "/m2a-templates", &[], "");
+    let deployed = moto.run(
+        &dir,
+        &["deploy", "big.mmd", "--stack-name", "big", "--parameters-file", params, "--yes", "--template-bucket", "m2a-templates"],
+    );
+    assert_eq!(deployed.status.code(), Some(0), "{}", stderr(&deployed));
+    assert_eq!(moto.stack_status("big").as_deref(), Some("CREATE_COMPLETE"));
+    let listing = moto.aws("s3", "GET", "/m2a-templates", &[], "");
+    assert!(listing.contains("<Key>mermaid2aws/big/"), "{listing}");
+    let queues = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
+    assert_eq!(queues.matches("<QueueUrl>").count(), 60, "every queue exists in SQS: {queues}");
+}
