@@ -152,10 +152,11 @@ fn has_status(line: &str, status: &str) -> bool {
 fn progress(text: &str, expected: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut seen = Vec::new();
     for line in text.lines() {
-        for (id, status) in expected {
-            if has_word(line, id) && has_status(line, status) {
-                seen.push((id.to_string(), status.to_string()));
-            }
+        // At most one pair per line (an expected list may hold a pair twice).
+        if let Some((id, status)) =
+            expected.iter().find(|(id, status)| has_word(line, id) && has_status(line, status))
+        {
+            seen.push((id.to_string(), status.to_string()));
         }
     }
     seen
