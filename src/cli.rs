@@ -341,7 +341,9 @@ fn deploy_command(
     };
     let connection = target.connection.connection();
     let outcome = match kind {
-        DeployKind::Deploy => crate::deploy::deploy(&file, &template, &options, &connection, stdout),
+        DeployKind::Deploy => {
+            crate::deploy::deploy(&file, &template, &options, &connection, stdout)
+        }
         DeployKind::Diff => crate::deploy::diff(&file, &template, &options, &connection, stdout),
     };
     report(&file, &outcome.diagnostics, stderr);

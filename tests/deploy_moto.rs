@@ -36,7 +36,10 @@ impl Moto {
             if let Ok((200, _)) = moto.request("GET", "/moto-api/", &[], "") {
                 return moto;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "moto did not answer on port {port}");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto did not answer on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -46,10 +49,20 @@ impl Moto {
     }
 
     /// One HTTP/1.1 request to moto; (status, body).
-    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> std::io::Result<(u16, String)> {
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> std::io::Result<(u16, String)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n", self.port, body.len());
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.port,
+            body.len()
+        );
         for (k, v) in headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -61,14 +74,27 @@ impl Moto {
         let text = String::from_utf8_lossy(&raw).into_owned();
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
         let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
         Ok((status, body))
     }
 
     /// A call to one of moto's AWS services, signed with dummy credentials (moto reads the
     /// service from the credential scope).
-    fn aws(&self, service: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
-        let auth = format!("AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0");
+    fn aws(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> String {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        );
         let mut all = vec![("Authorization", auth.as_str())];
         all.extend_from_slice(headers);
         let (status, body) = self.request(method, path, &all, body).unwrap();
@@ -78,7 +104,13 @@ impl Moto {
 
     /// A query-protocol call (CloudFormation, EC2).
     fn query(&self, service: &str, params: &str) -> String {
-        self.aws(service, "POST", "/", &[("Content-Type", "application/x-www-form-urlencoded")], params)
+        self.aws(
+            service,
+            "POST",
+            "/",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            params,
+        )
     }
 
     /// An ACM certificate for the HTTPS listener.
@@ -87,7 +119,10 @@ impl Moto {
             "acm",
             "POST",
             "/",
-            &[("X-Amz-Target", "CertificateManager.RequestCertificate"), ("Content-Type", "application/x-amz-json-1.1")],
+            &[
+                ("X-Amz-Target", "CertificateManager.RequestCertificate"),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
             r#"{"DomainName": "shop.example.com"}"#,
         );
         let value: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -191,7 +226,9 @@ fn ingress_ports(moto: &Moto) -> Vec<(i64, i64)> {
     for group in body.split("<ipPermissions>").skip(1) {
         let group = group.split("</ipPermissions>").next().unwrap_or_default();
         for item in group.split("<item>") {
-            if let (Some(from), Some(to)) = (between(item, "<fromPort>", "</fromPort>"), between(item, "<toPort>", "</toPort>")) {
+            if let (Some(from), Some(to)) =
+                (between(item, "<fromPort>", "</fromPort>"), between(item, "<toPort>", "</toPort>"))
+            {
                 ports.push((from.parse().unwrap(), to.parse().unwrap()));
             }
         }
@@ -258,13 +295,19 @@ fn seed_iaas_deploys_redeploys_diffs_updates_and_is_destroyed() {
     let params = params.to_str().unwrap();
 
     // Without a terminal and without --yes nothing is sent.
-    let refused = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params]);
+    let refused = moto.run(
+        &dir,
+        &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params],
+    );
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
     assert_eq!(moto.stack_status("seed"), None);
 
     // Create.
-    let created = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params, "--yes"]);
+    let created = moto.run(
+        &dir,
+        &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params, "--yes"],
+    );
     assert_eq!(created.status.code(), Some(0), "{}", stderr(&created));
     let out = stdout(&created);
     assert!(out.contains("add     SG2FromSG18080Ingress"), "{out}");
@@ -289,22 +332,34 @@ fn seed_iaas_deploys_redeploys_diffs_updates_and_is_destroyed() {
     let out = stdout(&diff);
     assert!(out.contains("remove  SG2FromSG18080Ingress"), "{out}");
     assert!(out.contains("add     SG2FromSG19090Ingress"), "{out}");
-    let change_sets = moto.query("cloudformation", "Action=ListChangeSets&Version=2010-05-15&StackName=seed");
+    let change_sets =
+        moto.query("cloudformation", "Action=ListChangeSets&Version=2010-05-15&StackName=seed");
     // Only the executed change set of the creation is listed (moto keeps executed ones).
-    assert_eq!(change_sets.matches("<member>").count(), 1, "a change set was left behind: {change_sets}");
-    assert!(!change_sets.contains("<ExecutionStatus>AVAILABLE"), "diff left a change set behind: {change_sets}");
+    assert_eq!(
+        change_sets.matches("<member>").count(),
+        1,
+        "a change set was left behind: {change_sets}"
+    );
+    assert!(
+        !change_sets.contains("<ExecutionStatus>AVAILABLE"),
+        "diff left a change set behind: {change_sets}"
+    );
     assert!(ingress_ports(&moto).contains(&(8080, 8080)), "diff changed nothing");
 
     // The parameters again: moto 5.2.5 resolves UsePreviousValue of list and SSM parameters
     // to values it then cannot read back (unit tests cover UsePreviousValue).
-    let updated = moto.run(&dir, &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params, "--yes"]);
+    let updated = moto.run(
+        &dir,
+        &["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--parameters-file", params, "--yes"],
+    );
     assert_eq!(updated.status.code(), Some(0), "{}", stderr(&updated));
     assert!(stdout(&updated).contains("UPDATE_COMPLETE"), "{}", stdout(&updated));
     let ports = ingress_ports(&moto);
     assert!(ports.contains(&(9090, 9090)), "EC2 has the new rule: {ports:?}");
     // moto does not delete a removed SecurityGroupIngress from EC2, so the old rule's removal
     // is checked in the stack's template.
-    let deployed = moto.query("cloudformation", "Action=GetTemplate&Version=2010-05-15&StackName=seed");
+    let deployed =
+        moto.query("cloudformation", "Action=GetTemplate&Version=2010-05-15&StackName=seed");
     assert!(deployed.contains("SG2FromSG19090Ingress"), "{deployed}");
     assert!(!deployed.contains("SG2FromSG18080Ingress"), "the old rule left the stack: {deployed}");
 
@@ -312,7 +367,10 @@ fn seed_iaas_deploys_redeploys_diffs_updates_and_is_destroyed() {
     let destroyed = moto.run(&dir, &["destroy", "--stack-name", "seed", "--yes"]);
     assert_eq!(destroyed.status.code(), Some(0), "{}", stderr(&destroyed));
     let out = stdout(&destroyed);
-    assert!(out.contains("kept by their DeletionPolicy") && out.contains("AWS::S3::Bucket"), "{out}");
+    assert!(
+        out.contains("kept by their DeletionPolicy") && out.contains("AWS::S3::Bucket"),
+        "{out}"
+    );
     assert_eq!(moto.stack_status("seed"), None);
     let gone = moto.run(&dir, &["destroy", "--stack-name", "seed", "--yes"]);
     assert_eq!(gone.status.code(), Some(1));
@@ -336,12 +394,16 @@ fn a_template_over_the_inline_limit_goes_through_the_template_bucket() {
     let moto = Moto::start();
     let dir = workdir("big");
     std::fs::write(dir.join("big.mmd"), big_diagram()).unwrap();
-    let template = serde_json::to_string_pretty(&support::compile_text("big.mmd", &big_diagram())[0]).unwrap();
+    let template =
+        serde_json::to_string_pretty(&support::compile_text("big.mmd", &big_diagram())[0]).unwrap();
     assert!(template.len() > 51_200, "the test diagram makes a {}-byte template", template.len());
     let params = parameters_file(&dir, &existing_network(&moto));
     let params = params.to_str().unwrap();
 
-    let refused = moto.run(&dir, &["deploy", "big.mmd", "--stack-name", "big", "--parameters-file", params, "--yes"]);
+    let refused = moto.run(
+        &dir,
+        &["deploy", "big.mmd", "--stack-name", "big", "--parameters-file", params, "--yes"],
+    );
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr(&refused).contains("--template-bucket"), "{}", stderr(&refused));
     assert_eq!(moto.stack_status("big"), None, "refused before any call");
@@ -349,7 +411,17 @@ fn a_template_over_the_inline_limit_goes_through_the_template_bucket() {
     moto.aws("s3", "PUT", "/m2a-templates", &[], "");
     let deployed = moto.run(
         &dir,
-        &["deploy", "big.mmd", "--stack-name", "big", "--parameters-file", params, "--yes", "--template-bucket", "m2a-templates"],
+        &[
+            "deploy",
+            "big.mmd",
+            "--stack-name",
+            "big",
+            "--parameters-file",
+            params,
+            "--yes",
+            "--template-bucket",
+            "m2a-templates",
+        ],
     );
     assert_eq!(deployed.status.code(), Some(0), "{}", stderr(&deployed));
     assert_eq!(moto.stack_status("big").as_deref(), Some("CREATE_COMPLETE"));
@@ -357,4 +429,38 @@ fn a_template_over_the_inline_limit_goes_through_the_template_bucket() {
     assert!(listing.contains("<Key>mermaid2aws/big/"), "{listing}");
     let queues = moto.query("sqs", "Action=ListQueues&Version=2012-11-05");
     assert_eq!(queues.matches("<QueueUrl>").count(), 60, "every queue exists in SQS: {queues}");
+}
+
+/// Ctrl-C (SIGINT) while waiting on AWS: nothing was changed, so it says so, exit 130. The
+/// endpoint is a 127.0.0.1 socket that accepts and never answers.
+#[test]
+fn ctrl_c_stops_with_exit_130_and_says_what_happened() {
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let dir = workdir("ctrl-c");
+    let seed = std::fs::read_to_string(support::repo_dir().join("diagrams/seed-iaas.mmd")).unwrap();
+    std::fs::write(dir.join("seed-iaas.mmd"), seed).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
+        .args(["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--yes", "--region", "us-east-1"])
+        .args(["--parameter", "ELBCertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/x"])
+        .args(["--endpoint-url", &url])
+        .current_dir(&dir)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the command is connected (it then waits for an answer that never comes).
+    let (_connection, _) = silent.accept().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(stdout(&output).contains("interrupted: nothing was changed"), "{}", stdout(&output));
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudformation as cfn;
+use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use cfn::types::{Capability, ChangeSetType as SdkChangeSetType, OnStackFailure, TemplateStage};
 
@@ -59,15 +60,26 @@ pub(crate) async fn connect(connection: &Connection) -> Result<Aws, String> {
     Ok(Aws { cfn: cfn::Client::new(&config), s3: aws_sdk_s3::Client::from_conf(s3.build()) })
 }
 
-fn api_error<E, R>(operation: &'static str, err: &SdkError<E, R>) -> ApiError
+fn api_error<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let code = err.code().map(str::to_string);
-    let message = match err.message() {
-        Some(m) => m.to_string(),
-        None => DisplayErrorContext(err).to_string(),
+    let message = match (err.message(), err) {
+        (Some(message), _) => message.to_string(),
+        (None, SdkError::ServiceError(service)) => {
+            // Not an AWS error document (a proxy's or a crashed server's page, say).
+            let raw = service.raw();
+            let body = raw.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+            let body: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            let body: String = body.chars().take(160).collect();
+            format!("HTTP {} that is not an AWS answer: {body}", raw.status().as_u16())
+        }
+        (None, SdkError::DispatchFailure(_)) => {
+            format!("cannot reach the endpoint: {}", DisplayErrorContext(err))
+        }
+        (None, SdkError::TimeoutError(_)) => "the call timed out".to_string(),
+        (None, _) => DisplayErrorContext(err).to_string(),
     };
     ApiError { operation, code, message }
 }

@@ -315,8 +315,10 @@ mod tests {
             &t,
             &TemplateInfo::default(),
         );
-        let got: Vec<(String, &str, bool)> =
-            rows.iter().map(|r| (r.action.to_string(), r.logical_id.as_str(), r.conditional)).collect();
+        let got: Vec<(String, &str, bool)> = rows
+            .iter()
+            .map(|r| (r.action.to_string(), r.logical_id.as_str(), r.conditional))
+            .collect();
         assert_eq!(
             got,
             [

@@ -167,7 +167,8 @@ async fn new_events(
     let mut new = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let page = cloud.stack_events(stack_id, token.as_deref()).await.map_err(|e| e.to_string())?;
+        let page =
+            cloud.stack_events(stack_id, token.as_deref()).await.map_err(|e| e.to_string())?;
         for event in page.events {
             if Some(event.id.as_str()) == seen {
                 return Ok(new);

@@ -21,7 +21,9 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::time::Duration;
 
-use api::{ChangeSet, ChangeSetRequest, ChangeSetType, Cloud, Event, Param, StackInfo, TemplateSource};
+use api::{
+    ChangeSet, ChangeSetRequest, ChangeSetType, Cloud, Event, Param, StackInfo, TemplateSource,
+};
 pub use aws::Connection;
 use changes::{Action, Row, TemplateInfo};
 use follow::{Backoff, Followed};
@@ -104,9 +106,7 @@ pub fn parse_parameters_file(text: &str) -> Result<Vec<(String, String)>, String
     match &value {
         serde_json::Value::Object(map) => map
             .iter()
-            .map(|(k, v)| {
-                scalar(v).map(|v| (k.clone(), v)).ok_or(format!("`{k}` is not a string"))
-            })
+            .map(|(k, v)| scalar(v).map(|v| (k.clone(), v)).ok_or(format!("`{k}` is not a string")))
             .collect(),
         serde_json::Value::Array(items) => items
             .iter()
@@ -119,7 +119,9 @@ pub fn parse_parameters_file(text: &str) -> Result<Vec<(String, String)>, String
                 }
             })
             .collect(),
-        _ => Err("expected an object of KEY: value, or a list of ParameterKey/ParameterValue".into()),
+        _ => {
+            Err("expected an object of KEY: value, or a list of ParameterKey/ParameterValue".into())
+        }
     }
 }
 
@@ -203,7 +205,11 @@ fn no_confirmation(command: &str) -> Diagnostic {
     )
     .with_help(format!(
         "pass --yes to {command} without asking (as in CI){}",
-        if command == "deploy" { ", or run `mermaid2aws diff` to see the changes first" } else { "" }
+        if command == "deploy" {
+            ", or run `mermaid2aws diff` to see the changes first"
+        } else {
+            ""
+        }
     ))
 }
 
@@ -290,8 +296,12 @@ fn run(connection: &Connection, options: &Options, out: &mut dyn Write, job: Job
             };
             let command = async {
                 match job {
-                    Job::Deploy { file, template } => run_deploy(&cloud, &mut ctx, file, template).await,
-                    Job::Diff { file, template } => run_diff(&cloud, &mut ctx, file, template).await,
+                    Job::Deploy { file, template } => {
+                        run_deploy(&cloud, &mut ctx, file, template).await
+                    }
+                    Job::Diff { file, template } => {
+                        run_diff(&cloud, &mut ctx, file, template).await
+                    }
                     Job::Destroy => run_destroy(&cloud, &mut ctx).await,
                 }
             };
@@ -356,7 +366,10 @@ fn is_busy(status: &str) -> bool {
 }
 
 /// Read the stack; while it has an operation in progress, wait on a terminal, or refuse.
-async fn settled_stack(cloud: &impl Cloud, ctx: &mut Ctx<'_>) -> Result<Option<StackInfo>, Outcome> {
+async fn settled_stack(
+    cloud: &impl Cloud,
+    ctx: &mut Ctx<'_>,
+) -> Result<Option<StackInfo>, Outcome> {
     let name = ctx.options.stack_name.clone();
     let mut interval = ctx.backoff.first;
     let mut told = false;
@@ -501,14 +514,17 @@ async fn make_change_set(
         Ok(ids) => ids,
         // Some endpoints refuse an identical update outright instead of an empty change set.
         Err(err) if says_no_changes(&err.message) => {
-            ctx.say(&format!("no changes: stack `{}` already matches the diagram", ctx.options.stack_name));
+            ctx.say(&format!(
+                "no changes: stack `{}` already matches the diagram",
+                ctx.options.stack_name
+            ));
             return Err(Outcome::ok());
         }
         Err(err) => return Err(api_failure(&err)),
     };
     // A CREATE change set makes the stack (REVIEW_IN_PROGRESS); it goes if the change set does.
-    let new_stack = (change_set_type == ChangeSetType::Create && stack.is_none())
-        .then(|| ids.stack_id.clone());
+    let new_stack =
+        (change_set_type == ChangeSetType::Create && stack.is_none()).then(|| ids.stack_id.clone());
     ctx.set_phase(Phase::ChangeSet { id: ids.change_set_id.clone(), new_stack });
     let mut interval = ctx.backoff.first;
     loop {
@@ -539,10 +555,10 @@ async fn discard(cloud: &impl Cloud, ctx: &mut Ctx<'_>) {
         if let Err(err) = cloud.delete_change_set(&id).await {
             ctx.say(&format!("warning: could not delete change set {id}: {err}"));
         }
-        if let Some(stack) = new_stack {
-            if let Err(err) = cloud.delete_stack(&stack).await {
-                ctx.say(&format!("warning: could not delete the empty stack {stack}: {err}"));
-            }
+        if let Some(stack) = new_stack
+            && let Err(err) = cloud.delete_stack(&stack).await
+        {
+            ctx.say(&format!("warning: could not delete the empty stack {stack}: {err}"));
         }
     }
 }
@@ -595,12 +611,18 @@ fn failure_diagnostics(
 ) -> Vec<Diagnostic> {
     let failed: Vec<&Event> = events
         .iter()
-        .filter(|e| e.status.ends_with("_FAILED") && e.resource_type != "AWS::CloudFormation::Stack")
+        .filter(|e| {
+            e.status.ends_with("_FAILED") && e.resource_type != "AWS::CloudFormation::Stack"
+        })
         .collect();
     let cancelled = |e: &Event| {
         e.reason.as_deref().unwrap_or_default().to_ascii_lowercase().contains("cancelled")
     };
-    let root = failed.iter().position(|e| !cancelled(e)).or(if failed.is_empty() { None } else { Some(0) });
+    let root = failed.iter().position(|e| !cancelled(e)).or(if failed.is_empty() {
+        None
+    } else {
+        Some(0)
+    });
     let mut order: Vec<&Event> = Vec::new();
     if let Some(root) = root {
         order.push(failed[root]);
@@ -608,12 +630,16 @@ fn failure_diagnostics(
     }
     let mut out = Vec::new();
     for (i, event) in order.iter().enumerate() {
-        let meta = new.resources.get(&event.logical_id).or_else(|| deployed.resources.get(&event.logical_id));
+        let meta = new
+            .resources
+            .get(&event.logical_id)
+            .or_else(|| deployed.resources.get(&event.logical_id));
         let element = meta.and_then(|m| m.element.as_deref());
         let source = meta.and_then(|m| m.source.as_deref());
         let span = source.and_then(|s| changes::span_of(file, s));
         let reason = event.reason.as_deref().unwrap_or("no reason given");
-        let mut message = format!("`{}` ({}) {}: {reason}", event.logical_id, event.resource_type, event.status);
+        let mut message =
+            format!("`{}` ({}) {}: {reason}", event.logical_id, event.resource_type, event.status);
         if let (Some(source), None) = (source, span) {
             message.push_str(&format!(" (element `{}` at {source})", element.unwrap_or("?")));
         }
@@ -648,7 +674,12 @@ fn failure_diagnostics(
     out
 }
 
-async fn run_deploy(cloud: &impl Cloud, ctx: &mut Ctx<'_>, file: &SourceFile, template: &str) -> Outcome {
+async fn run_deploy(
+    cloud: &impl Cloud,
+    ctx: &mut Ctx<'_>,
+    file: &SourceFile,
+    template: &str,
+) -> Outcome {
     let name = ctx.options.stack_name.clone();
     let mut stack = match settled_stack(cloud, ctx).await {
         Ok(stack) => stack,
@@ -689,8 +720,11 @@ async fn run_deploy(cloud: &impl Cloud, ctx: &mut Ctx<'_>, file: &SourceFile, te
         let reason = made.change_set.status_reason.clone().unwrap_or_default();
         discard(cloud, ctx).await;
         return Outcome::failed(
-            Diagnostic::error("m2a::deploy::change_set_failed", format!("CloudFormation rejected the change set: {reason}"))
-                .with_help("nothing was changed; the change set was deleted"),
+            Diagnostic::error(
+                "m2a::deploy::change_set_failed",
+                format!("CloudFormation rejected the change set: {reason}"),
+            )
+            .with_help("nothing was changed; the change set was deleted"),
         );
     }
     let new = TemplateInfo::parse(template);
@@ -710,8 +744,14 @@ async fn run_deploy(cloud: &impl Cloud, ctx: &mut Ctx<'_>, file: &SourceFile, te
             let mut diagnostics = data_loss_diagnostics(file, &losing);
             discard(cloud, ctx).await;
             diagnostics.push(
-                Diagnostic::error("m2a::deploy::refused", format!("refusing to deploy: {} resource(s) would lose their data", losing.len()))
-                    .with_help("nothing was changed; the change set was deleted"),
+                Diagnostic::error(
+                    "m2a::deploy::refused",
+                    format!(
+                        "refusing to deploy: {} resource(s) would lose their data",
+                        losing.len()
+                    ),
+                )
+                .with_help("nothing was changed; the change set was deleted"),
             );
             return Outcome { code: EXIT_REFUSED, diagnostics };
         }
@@ -719,22 +759,29 @@ async fn run_deploy(cloud: &impl Cloud, ctx: &mut Ctx<'_>, file: &SourceFile, te
     if !ctx.options.yes && !ctx.confirm(&format!("deploy these changes to stack `{name}`?")).await {
         discard(cloud, ctx).await;
         return Outcome::refused(
-            Diagnostic::error("m2a::deploy::cancelled", "not deployed: the changes were not confirmed")
-                .with_help("nothing was changed; the change set was deleted"),
+            Diagnostic::error(
+                "m2a::deploy::cancelled",
+                "not deployed: the changes were not confirmed",
+            )
+            .with_help("nothing was changed; the change set was deleted"),
         );
     }
     let seen = follow::newest_event_id(cloud, &made.stack_id).await;
-    let disable_rollback = ctx.options.keep_on_failure && made.change_set_type == ChangeSetType::Update;
+    let disable_rollback =
+        ctx.options.keep_on_failure && made.change_set_type == ChangeSetType::Update;
     match cloud.execute_change_set(&made.id, disable_rollback).await {
         Ok(()) => {}
         // A retried call whose first attempt went through: the execution runs, follow it.
-        Err(err) if err.message.contains("EXECUTE_IN_PROGRESS") || err.message.contains("EXECUTE_COMPLETE") => {}
+        Err(err)
+            if err.message.contains("EXECUTE_IN_PROGRESS")
+                || err.message.contains("EXECUTE_COMPLETE") => {}
         Err(err) => {
             discard(cloud, ctx).await;
             return api_failure(&err);
         }
     }
-    let operation = if made.change_set_type == ChangeSetType::Create { "creation" } else { "update" };
+    let operation =
+        if made.change_set_type == ChangeSetType::Create { "creation" } else { "update" };
     ctx.set_phase(Phase::Following { operation });
     let followed = {
         let mut watch = progress::watcher(ctx.options.live, &mut *ctx.out, &new, &deployed);
@@ -790,7 +837,12 @@ async fn delete_and_follow(
     if outcome.code == EXIT_OK { Ok(()) } else { Err(outcome) }
 }
 
-async fn run_diff(cloud: &impl Cloud, ctx: &mut Ctx<'_>, file: &SourceFile, template: &str) -> Outcome {
+async fn run_diff(
+    cloud: &impl Cloud,
+    ctx: &mut Ctx<'_>,
+    file: &SourceFile,
+    template: &str,
+) -> Outcome {
     let name = ctx.options.stack_name.clone();
     let new = TemplateInfo::parse(template);
     let stack = match cloud.describe_stack(&name).await {
@@ -846,8 +898,11 @@ async fn run_destroy(cloud: &impl Cloud, ctx: &mut Ctx<'_>) -> Outcome {
         Ok(Some(stack)) => stack,
         Ok(None) => {
             return Outcome::refused(
-                Diagnostic::error("m2a::deploy::no_stack", format!("stack `{name}` does not exist"))
-                    .with_help("check --stack-name and the region"),
+                Diagnostic::error(
+                    "m2a::deploy::no_stack",
+                    format!("stack `{name}` does not exist"),
+                )
+                .with_help("check --stack-name and the region"),
             );
         }
         Err(outcome) => return outcome,
@@ -856,16 +911,29 @@ async fn run_destroy(cloud: &impl Cloud, ctx: &mut Ctx<'_>) -> Outcome {
     let kept: Vec<(&String, &changes::ResourceMeta)> = deployed
         .resources
         .iter()
-        .filter(|(_, m)| matches!(m.deletion_policy.as_deref(), Some("Retain" | "RetainExceptOnCreate" | "Snapshot")))
+        .filter(|(_, m)| {
+            matches!(
+                m.deletion_policy.as_deref(),
+                Some("Retain" | "RetainExceptOnCreate" | "Snapshot")
+            )
+        })
         .collect();
-    ctx.say(&format!("stack `{name}` ({}): {} resource(s) in its template", stack.status, deployed.resources.len()));
+    ctx.say(&format!(
+        "stack `{name}` ({}): {} resource(s) in its template",
+        stack.status,
+        deployed.resources.len()
+    ));
     if kept.is_empty() {
         ctx.say("no resource is kept by a DeletionPolicy: everything is deleted");
     } else {
         ctx.say("kept by their DeletionPolicy (they stay, and cost, after the stack is gone):");
         for (id, meta) in &kept {
             let policy = meta.deletion_policy.as_deref().unwrap_or_default();
-            let what = if policy == "Snapshot" { "Snapshot: deleted after a final snapshot" } else { policy };
+            let what = if policy == "Snapshot" {
+                "Snapshot: deleted after a final snapshot"
+            } else {
+                policy
+            };
             ctx.say(&format!(
                 "  {id}  {}  {what}  {} {}",
                 meta.resource_type,
@@ -876,7 +944,8 @@ async fn run_destroy(cloud: &impl Cloud, ctx: &mut Ctx<'_>) -> Outcome {
     }
     if !ctx.options.yes && !ctx.confirm(&format!("delete stack `{name}`?")).await {
         return Outcome::refused(
-            Diagnostic::error("m2a::deploy::cancelled", "not deleted: not confirmed").with_help("nothing was changed"),
+            Diagnostic::error("m2a::deploy::cancelled", "not deleted: not confirmed")
+                .with_help("nothing was changed"),
         );
     }
     match delete_and_follow(cloud, ctx, &stack.id, Some(&deployed)).await {

@@ -37,7 +37,8 @@ pub(crate) fn clock(timestamp: i64) -> String {
 }
 
 fn origin(event: &Event, new: &TemplateInfo, deployed: &TemplateInfo) -> String {
-    let meta = new.resources.get(&event.logical_id).or_else(|| deployed.resources.get(&event.logical_id));
+    let meta =
+        new.resources.get(&event.logical_id).or_else(|| deployed.resources.get(&event.logical_id));
     match meta.map(|m| (m.element.as_deref(), m.source.as_deref())) {
         Some((Some(element), Some(source))) => format!("  [{element} {source}]"),
         _ => String::new(),
@@ -97,11 +98,15 @@ impl Watch for Live<'_> {
         let multi = &self.multi;
         let bar = self.bars.entry(event.logical_id.clone()).or_insert_with(|| {
             let bar = multi.add(ProgressBar::new_spinner());
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        let mut text = format!("{mark}{:<32} {:<28} {}", event.logical_id, event.status, event.resource_type);
+        let mut text =
+            format!("{mark}{:<32} {:<28} {}", event.logical_id, event.status, event.resource_type);
         if let Some(reason) = event.reason.as_deref().filter(|r| !r.is_empty() && !busy) {
             text.push_str(&format!("  {reason}"));
         }

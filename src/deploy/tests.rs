@@ -73,7 +73,11 @@ impl Cloud for Fake {
         self.log("CreateChangeSet");
         self.requests.borrow_mut().push(req.clone());
         if let Some(message) = self.create_error.borrow().clone() {
-            return Err(ApiError { operation: "CreateChangeSet", code: Some("ValidationError".into()), message });
+            return Err(ApiError {
+                operation: "CreateChangeSet",
+                code: Some("ValidationError".into()),
+                message,
+            });
         }
         Ok(ChangeSetIds { change_set_id: "cs-1".into(), stack_id: STACK_ID.into() })
     }
@@ -84,7 +88,11 @@ impl Cloud for Fake {
     }
 
     async fn execute_change_set(&self, _id: &str, disable_rollback: bool) -> Result<(), ApiError> {
-        self.log(if disable_rollback { "ExecuteChangeSet(DisableRollback)" } else { "ExecuteChangeSet" });
+        self.log(if disable_rollback {
+            "ExecuteChangeSet(DisableRollback)"
+        } else {
+            "ExecuteChangeSet"
+        });
         Ok(())
     }
 
@@ -93,7 +101,11 @@ impl Cloud for Fake {
         Ok(())
     }
 
-    async fn stack_events(&self, _stack_id: &str, next_token: Option<&str>) -> Result<EventPage, ApiError> {
+    async fn stack_events(
+        &self,
+        _stack_id: &str,
+        next_token: Option<&str>,
+    ) -> Result<EventPage, ApiError> {
         self.log("DescribeStackEvents");
         if next_token.is_none() {
             match self.script.borrow_mut().pop_front() {
@@ -215,7 +227,13 @@ fn diff_with(fake: &Fake) -> (Outcome, String) {
     let phase = RefCell::new(Phase::Idle);
     let options = options();
     let outcome = runtime.block_on(async {
-        let mut ctx = Ctx { options: &options, out: &mut out, phase: &phase, backoff: NO_WAIT, answers: None };
+        let mut ctx = Ctx {
+            options: &options,
+            out: &mut out,
+            phase: &phase,
+            backoff: NO_WAIT,
+            answers: None,
+        };
         run_diff(fake, &mut ctx, &file(), TEMPLATE).await
     });
     (outcome, String::from_utf8(out).unwrap())
@@ -226,7 +244,8 @@ fn destroy_with(fake: &Fake, options: &Options) -> (Outcome, String) {
     let mut out = Vec::new();
     let phase = RefCell::new(Phase::Idle);
     let outcome = runtime.block_on(async {
-        let mut ctx = Ctx { options, out: &mut out, phase: &phase, backoff: NO_WAIT, answers: None };
+        let mut ctx =
+            Ctx { options, out: &mut out, phase: &phase, backoff: NO_WAIT, answers: None };
         run_destroy(fake, &mut ctx).await
     });
     (outcome, String::from_utf8(out).unwrap())
@@ -364,12 +383,16 @@ fn replacing_a_database_is_refused_naming_the_diagram_line() {
 fn removing_a_database_is_refused_with_the_deployed_templates_metadata() {
     let fake = Fake::new();
     fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
-    *fake.deployed_template.borrow_mut() = r#"{"Resources": {"OldDb": {"Type": "AWS::RDS::DBInstance",
+    *fake.deployed_template.borrow_mut() =
+        r#"{"Resources": {"OldDb": {"Type": "AWS::RDS::DBInstance",
         "Metadata": {"Mermaid2Aws": {"Element": "Old", "Source": "a.mmd:9:1"}}}}}"#
-        .into();
-    fake.change_sets
-        .borrow_mut()
-        .push_back(complete(vec![change("Remove", "OldDb", "AWS::RDS::DBInstance", None)]));
+            .into();
+    fake.change_sets.borrow_mut().push_back(complete(vec![change(
+        "Remove",
+        "OldDb",
+        "AWS::RDS::DBInstance",
+        None,
+    )]));
     let (outcome, out) = deploy_with(&fake, &options(), None);
     assert_eq!(outcome.code, EXIT_REFUSED);
     assert!(out.contains("remove  OldDb       AWS::RDS::DBInstance  Old      a.mmd:9:1"), "{out}");
@@ -380,9 +403,12 @@ fn removing_a_database_is_refused_with_the_deployed_templates_metadata() {
 fn allow_data_loss_deploys_the_replacement() {
     let fake = Fake::new();
     fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
-    fake.change_sets
-        .borrow_mut()
-        .push_back(complete(vec![change("Modify", "Db", "AWS::RDS::DBInstance", Some("Conditional"))]));
+    fake.change_sets.borrow_mut().push_back(complete(vec![change(
+        "Modify",
+        "Db",
+        "AWS::RDS::DBInstance",
+        Some("Conditional"),
+    )]));
     fake.script.borrow_mut().extend([
         Step::Events(vec![stack_event(1, "CREATE_COMPLETE")]),
         Step::Events(vec![stack_event(2, "UPDATE_IN_PROGRESS"), stack_event(3, "UPDATE_COMPLETE")]),
@@ -406,8 +432,20 @@ fn a_failed_create_shows_the_root_cause_on_the_diagram_element() {
         Step::Events(vec![stack_event(1, "REVIEW_IN_PROGRESS")]),
         Step::Events(vec![
             stack_event(2, "CREATE_IN_PROGRESS"),
-            resource_event(3, "Rule", "AWS::EC2::SecurityGroupIngress", "CREATE_FAILED", Some("Resource creation cancelled")),
-            resource_event(4, "Web", "AWS::EC2::Instance", "CREATE_FAILED", Some("Instance type t9.nano is not supported")),
+            resource_event(
+                3,
+                "Rule",
+                "AWS::EC2::SecurityGroupIngress",
+                "CREATE_FAILED",
+                Some("Resource creation cancelled"),
+            ),
+            resource_event(
+                4,
+                "Web",
+                "AWS::EC2::Instance",
+                "CREATE_FAILED",
+                Some("Instance type t9.nano is not supported"),
+            ),
             stack_event(5, "ROLLBACK_IN_PROGRESS"),
         ]),
         Step::Events(vec![stack_event(6, "ROLLBACK_COMPLETE")]),
@@ -428,9 +466,12 @@ fn a_failed_create_shows_the_root_cause_on_the_diagram_element() {
 fn failed_reads_while_following_never_decide_the_outcome() {
     let fake = Fake::new();
     fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
-    fake.change_sets
-        .borrow_mut()
-        .push_back(complete(vec![change("Modify", "Web", "AWS::EC2::Instance", Some("False"))]));
+    fake.change_sets.borrow_mut().push_back(complete(vec![change(
+        "Modify",
+        "Web",
+        "AWS::EC2::Instance",
+        Some("False"),
+    )]));
     fake.script.borrow_mut().extend([
         Step::Events(vec![stack_event(1, "CREATE_COMPLETE")]),
         Step::Fail,
@@ -448,11 +489,16 @@ fn failed_reads_while_following_never_decide_the_outcome() {
 fn paging_stops_at_the_last_event_already_seen() {
     let fake = Fake { page_size: 2, ..Fake::new() };
     fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
-    fake.change_sets
-        .borrow_mut()
-        .push_back(complete(vec![change("Modify", "Web", "AWS::EC2::Instance", Some("False"))]));
+    fake.change_sets.borrow_mut().push_back(complete(vec![change(
+        "Modify",
+        "Web",
+        "AWS::EC2::Instance",
+        Some("False"),
+    )]));
     // Ten old events: the baseline reads one page only.
-    let old: Vec<Event> = (1..=10).map(|n| resource_event(n, "Old", "AWS::SQS::Queue", "CREATE_COMPLETE", None)).collect();
+    let old: Vec<Event> = (1..=10)
+        .map(|n| resource_event(n, "Old", "AWS::SQS::Queue", "CREATE_COMPLETE", None))
+        .collect();
     fake.script.borrow_mut().extend([
         Step::Events(old),
         Step::Events(vec![
@@ -484,7 +530,11 @@ fn a_busy_stack_without_a_terminal_is_refused() {
 #[test]
 fn a_busy_stack_is_waited_for_on_a_terminal() {
     let fake = Fake::new();
-    fake.stacks.borrow_mut().extend([stack("UPDATE_IN_PROGRESS"), stack("UPDATE_IN_PROGRESS"), stack("UPDATE_COMPLETE")]);
+    fake.stacks.borrow_mut().extend([
+        stack("UPDATE_IN_PROGRESS"),
+        stack("UPDATE_IN_PROGRESS"),
+        stack("UPDATE_COMPLETE"),
+    ]);
     fake.change_sets.borrow_mut().push_back(complete(vec![]));
     let options = Options { interactive: true, ..options() };
     let (outcome, out) = deploy_with(&fake, &options, None);
@@ -497,7 +547,12 @@ fn a_busy_stack_is_waited_for_on_a_terminal() {
 fn rollback_complete_is_deleted_and_created_again_with_yes() {
     let fake = Fake::new();
     fake.stacks.borrow_mut().push_back(stack("ROLLBACK_COMPLETE"));
-    fake.change_sets.borrow_mut().push_back(complete(vec![change("Add", "Web", "AWS::EC2::Instance", None)]));
+    fake.change_sets.borrow_mut().push_back(complete(vec![change(
+        "Add",
+        "Web",
+        "AWS::EC2::Instance",
+        None,
+    )]));
     fake.script.borrow_mut().extend([
         Step::Events(vec![stack_event(1, "ROLLBACK_COMPLETE")]),
         Step::Events(vec![stack_event(2, "DELETE_IN_PROGRESS"), stack_event(3, "DELETE_COMPLETE")]),
@@ -528,7 +583,12 @@ fn rollback_complete_declined_on_a_terminal_changes_nothing() {
 fn declining_the_changes_deletes_the_change_set_and_the_empty_new_stack() {
     let fake = Fake::new();
     fake.stacks.borrow_mut().push_back(None);
-    fake.change_sets.borrow_mut().push_back(complete(vec![change("Add", "Web", "AWS::EC2::Instance", None)]));
+    fake.change_sets.borrow_mut().push_back(complete(vec![change(
+        "Add",
+        "Web",
+        "AWS::EC2::Instance",
+        None,
+    )]));
     let options = Options { yes: false, interactive: true, ..options() };
     let (outcome, _) = deploy_with(&fake, &options, Some(vec![false]));
     assert_eq!(outcome.code, EXIT_REFUSED);
@@ -539,12 +599,21 @@ fn declining_the_changes_deletes_the_change_set_and_the_empty_new_stack() {
 
 #[test]
 fn requests_are_checked_before_any_call() {
-    let big = format!("{{\"Resources\": {{}}, \"Description\": \"{}\"}}", "x".repeat(MAX_INLINE_TEMPLATE));
+    let big = format!(
+        "{{\"Resources\": {{}}, \"Description\": \"{}\"}}",
+        "x".repeat(MAX_INLINE_TEMPLATE)
+    );
     let refused = check_request(&big, &options(), true).unwrap();
     assert_eq!(refused.diagnostics[0].code, "m2a::deploy::template_too_big");
-    let with_bucket = Options { template_bucket: Some("b".into()), parameters: vec![], ..options() };
+    let with_bucket =
+        Options { template_bucket: Some("b".into()), parameters: vec![], ..options() };
     assert_eq!(check_request(&big, &with_bucket, true), None);
-    let unknown = check_request(TEMPLATE, &Options { parameters: vec![("Nope".into(), "1".into())], ..options() }, true).unwrap();
+    let unknown = check_request(
+        TEMPLATE,
+        &Options { parameters: vec![("Nope".into(), "1".into())], ..options() },
+        true,
+    )
+    .unwrap();
     assert!(unknown.diagnostics[0].message.contains("`Nope`"));
     let unasked = check_request(TEMPLATE, &Options { yes: false, ..options() }, true).unwrap();
     assert_eq!(unasked.code, EXIT_REFUSED);
@@ -622,7 +691,13 @@ fn a_failed_delete_is_a_failed_operation() {
     fake.script.borrow_mut().extend([
         Step::Events(vec![]),
         Step::Events(vec![
-            resource_event(1, "Db", "AWS::RDS::DBInstance", "DELETE_FAILED", Some("snapshot quota exceeded")),
+            resource_event(
+                1,
+                "Db",
+                "AWS::RDS::DBInstance",
+                "DELETE_FAILED",
+                Some("snapshot quota exceeded"),
+            ),
             stack_event(2, "DELETE_FAILED"),
         ]),
     ]);
@@ -649,10 +724,21 @@ fn following_falls_back_to_the_stacks_status_when_no_event_comes() {
 
 #[test]
 fn terminal_statuses() {
-    for s in ["CREATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "UPDATE_FAILED"] {
+    for s in [
+        "CREATE_COMPLETE",
+        "UPDATE_ROLLBACK_COMPLETE",
+        "ROLLBACK_FAILED",
+        "DELETE_FAILED",
+        "UPDATE_FAILED",
+    ] {
         assert!(follow::is_terminal(s), "{s}");
     }
-    for s in ["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "REVIEW_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "CREATE_IN_PROGRESS"] {
+    for s in [
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        "REVIEW_IN_PROGRESS",
+        "ROLLBACK_IN_PROGRESS",
+        "CREATE_IN_PROGRESS",
+    ] {
         assert!(!follow::is_terminal(s), "{s}");
     }
     assert!(!follow::is_success("UPDATE_ROLLBACK_COMPLETE"));
@@ -668,7 +754,10 @@ fn terminal_statuses() {
 fn parameters_come_as_pairs_objects_or_the_cli_list() {
     assert_eq!(parse_parameter("A=b=c"), Ok(("A".into(), "b=c".into())));
     assert!(parse_parameter("nope").is_err());
-    assert_eq!(parse_parameters_file(r#"{"A": "1", "B": 2}"#), Ok(vec![("A".into(), "1".into()), ("B".into(), "2".into())]));
+    assert_eq!(
+        parse_parameters_file(r#"{"A": "1", "B": 2}"#),
+        Ok(vec![("A".into(), "1".into()), ("B".into(), "2".into())])
+    );
     assert_eq!(
         parse_parameters_file(r#"[{"ParameterKey": "A", "ParameterValue": "x"}]"#),
         Ok(vec![("A".into(), "x".into())])
