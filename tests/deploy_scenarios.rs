@@ -570,3 +570,117 @@ fn a_followed_deploy_costs_no_more_calls_than_a_two_second_poll() {
             .collect();
     assert_eq!(progress_anywhere(&run, &expected), pairs(&expected), "{}", run.explain());
 }
+
+// -- keep on failure --------------------------------------------------------------------------
+
+#[test]
+fn keep_on_failure_disables_rollback_and_still_reports_the_root_cause() {
+    let ec2 = "AWS::EC2::Instance";
+    let cfn = ScriptedCfn::start(Scenario::default().on_execute(vec![
+        stack_ev(0, "CREATE_IN_PROGRESS").reason("User Initiated"),
+        ev(200, "SQLInstance", ec2, "CREATE_IN_PROGRESS"),
+        ev(500, "SQLInstance", ec2, "CREATE_FAILED").reason(ROOT_CAUSE),
+        stack_ev(700, "CREATE_FAILED")
+            .reason("The following resource(s) failed to create: [SQLInstance]. "),
+    ]));
+    let run = seed_iaas(&cfn, &["--yes", "--keep-on-failure"]);
+    assert_eq!(run.code, Some(2), "{}", run.explain());
+    // Either way CloudFormation offers: OnStackFailure=DO_NOTHING on a CREATE change set, or
+    // DisableRollback on its execution.
+    let asked = |action: &str, key: &str, value: &str| {
+        run.log
+            .iter()
+            .any(|r| r.action == action && r.params.get(key).map(String::as_str) == Some(value))
+    };
+    assert!(
+        asked("CreateChangeSet", "OnStackFailure", "DO_NOTHING")
+            || asked("ExecuteChangeSet", "DisableRollback", "true"),
+        "rollback disabled:\n{}",
+        run.explain()
+    );
+    assert!(run.stderr.contains(ROOT_CAUSE), "{}", run.explain());
+    assert!(run.stderr.contains("diagrams/seed-iaas.mmd:30:5"), "{}", run.explain());
+    assert_eq!(cfn.stack_status(STACK).as_deref(), Some("CREATE_FAILED"));
+}
+
+// -- diff and destroy -------------------------------------------------------------------------
+
+#[test]
+fn diff_shows_the_change_set_then_deletes_it_and_executes_nothing() {
+    let cfn = ScriptedCfn::start(replace_db_scenario());
+    let run = run(
+        &cfn,
+        &[
+            "diff",
+            "diagrams/three-tier.mmd",
+            "--stack-name",
+            STACK,
+            "--parameter",
+            &format!("ALBCertificateArn={CERT}"),
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.explain());
+    let all = run.all();
+    assert!(
+        all.lines().any(|l| has_word(l, "DBDatabase") && l.contains("replace")),
+        "{}",
+        run.explain()
+    );
+    assert!(
+        all.lines().any(|l| has_word(l, "AppLaunchTemplate") && l.contains("modify")),
+        "{}",
+        run.explain()
+    );
+    assert!(all.contains("diagrams/three-tier.mmd:13:13"), "{}", run.explain());
+    assert_eq!(run.calls("ExecuteChangeSet"), 0, "{}", run.explain());
+    assert_eq!(run.calls("DeleteChangeSet"), 1, "{}", run.explain());
+    assert!(cfn.change_sets().is_empty());
+}
+
+fn existing_three_tier() -> Scenario {
+    Scenario::default().existing_stack(
+        STACK,
+        "CREATE_COMPLETE",
+        &template_of("diagrams/three-tier.mmd"),
+    )
+}
+
+#[test]
+fn destroy_with_yes_deletes_the_stack_and_names_what_is_kept() {
+    let cfn = ScriptedCfn::start(existing_three_tier().on_delete(vec![
+        stack_ev(0, "DELETE_IN_PROGRESS").reason("User Initiated"),
+        ev(300, "AppInstance", "AWS::EC2::Instance", "DELETE_IN_PROGRESS"),
+        ev(600, "AppInstance", "AWS::EC2::Instance", "DELETE_COMPLETE"),
+        ev(700, "AssetsBucket", BUCKET, "DELETE_SKIPPED"),
+        stack_ev(900, "DELETE_COMPLETE"),
+    ]));
+    let run = run(&cfn, &["destroy", "--stack-name", STACK, "--yes"]);
+    assert_eq!(run.code, Some(0), "{}", run.explain());
+    assert_eq!(run.calls("DeleteStack"), 1, "{}", run.explain());
+    assert_eq!(cfn.stack_status(STACK), None, "deleted");
+    // Kept by DeletionPolicy Retain: the bucket and the cache's secret.
+    for kept in ["AssetsBucket", "CacheAuthToken"] {
+        assert!(run.all().contains(kept), "names {kept} as kept:\n{}", run.explain());
+    }
+    let expected = [
+        ("AppInstance", "DELETE_IN_PROGRESS"),
+        ("AppInstance", "DELETE_COMPLETE"),
+        ("AssetsBucket", "DELETE_SKIPPED"),
+    ];
+    assert_eq!(progress_anywhere(&run, &expected), pairs(&expected), "{}", run.explain());
+    assert!(
+        run.log.calls_after_terminal_event("DescribeStackEvents") <= Some(1),
+        "{}",
+        run.explain()
+    );
+}
+
+#[test]
+fn destroy_without_yes_and_without_a_terminal_is_refused() {
+    let cfn = ScriptedCfn::start(existing_three_tier());
+    let run = run(&cfn, &["destroy", "--stack-name", STACK]);
+    assert_eq!(run.code, Some(1), "{}", run.explain());
+    assert!(run.all().contains("--yes"), "{}", run.explain());
+    assert_eq!(run.calls("DeleteStack"), 0, "{}", run.explain());
+    assert_eq!(cfn.stack_status(STACK).as_deref(), Some("CREATE_COMPLETE"));
+}

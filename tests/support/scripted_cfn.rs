@@ -502,6 +502,8 @@ struct ChangeSet {
     template: String,
     parameters: Vec<(String, String)>,
     capabilities: Vec<String>,
+    /// `OnStackFailure` of a CREATE change set.
+    on_stack_failure: Option<String>,
     executed: bool,
     deleted: bool,
 }
@@ -583,7 +585,8 @@ impl State {
         let (name, stack_id) = stack;
         let (logical_id, physical_id) = match &e.logical_id {
             None => (name.to_string(), stack_id.to_string()),
-            Some(id) => (id.clone(), format!("{name}-{id}-{:06}", self.counter)),
+            // Stable for a resource, as its physical id is once it exists.
+            Some(id) => (id.clone(), format!("{name}-{id}-1Q2W3E4R5T6Y")),
         };
         let id = match &e.logical_id {
             None => self.uuid(),
@@ -889,6 +892,7 @@ impl State {
                 .map(|mut v| (std::mem::take(&mut v[0]), std::mem::take(&mut v[1])))
                 .collect(),
             capabilities: member_list(p, "Capabilities"),
+            on_stack_failure: p.get("OnStackFailure").cloned(),
             executed: false,
             deleted: false,
         };
@@ -1005,12 +1009,14 @@ impl State {
         let (stack_id, template, parameters, capabilities) =
             (c.stack_id.clone(), c.template.clone(), c.parameters.clone(), c.capabilities.clone());
         let change_set = c.id.clone();
+        let disable_rollback = c.on_stack_failure.as_deref() == Some("DO_NOTHING");
         let events = self.scenario.on_execute.clone();
         let stack = self.stacks.iter_mut().find(|s| s.id == stack_id).expect("stack of change set");
         stack.template = template;
         stack.parameters = parameters;
         stack.capabilities = capabilities;
-        stack.disable_rollback = p.get("DisableRollback").is_some_and(|v| v == "true");
+        stack.disable_rollback =
+            disable_rollback || p.get("DisableRollback").is_some_and(|v| v == "true");
         stack.operation = Some(Operation {
             started: Instant::now(),
             started_wall: SystemTime::now(),
