@@ -535,6 +535,7 @@ fn a_followed_deploy_costs_no_more_calls_than_a_two_second_poll() {
     let end = following.last().map(|r| r.at).unwrap_or(start);
     let calls = following.len();
     let event_calls = following.count("DescribeStackEvents");
+    let followed = (end - start).max(scripted);
     let minutes = (end - start).as_secs_f64().max(1.0) / 60.0;
     eprintln!(
         "followed deploy: {calls} calls ({event_calls} DescribeStackEvents) in {:.1} s = {:.1} calls/min, {:.1} DescribeStackEvents/min; {:?}",
@@ -543,9 +544,9 @@ fn a_followed_deploy_costs_no_more_calls_than_a_two_second_poll() {
         event_calls as f64 / minutes,
         following.actions()
     );
-    // A 2-second poll over the scripted 30 s: 16 polls (one at once), each one
-    // DescribeStackEvents and at most one DescribeStacks.
-    let polls = scripted.as_secs() / 2 + 1;
+    // A 2-second poll over the time followed (at least the scripted 30 s: 16 polls, one at
+    // once), each one DescribeStackEvents and at most one DescribeStacks.
+    let polls = followed.as_secs().div_ceil(2) + 1;
     assert!(
         event_calls as u64 <= polls,
         "{event_calls} DescribeStackEvents > {polls}:\n{}",
@@ -683,4 +684,44 @@ fn destroy_without_yes_and_without_a_terminal_is_refused() {
     assert!(run.all().contains("--yes"), "{}", run.explain());
     assert_eq!(run.calls("DeleteStack"), 0, "{}", run.explain());
     assert_eq!(cfn.stack_status(STACK).as_deref(), Some("CREATE_COMPLETE"));
+}
+
+// -- another operation under way --------------------------------------------------------------
+
+#[test]
+fn a_deploy_while_another_is_in_progress_says_so_and_waits_or_exits_clearly() {
+    let lt = "AWS::EC2::LaunchTemplate";
+    let cfn = ScriptedCfn::start(
+        Scenario::default()
+            .existing_stack(STACK, "UPDATE_IN_PROGRESS", &template_of("diagrams/seed-iaas.mmd"))
+            .under_way(vec![
+                ev(500, "KLaunchTemplate", lt, "UPDATE_IN_PROGRESS"),
+                ev(1500, "KLaunchTemplate", lt, "UPDATE_COMPLETE"),
+                stack_ev(2500, "UPDATE_COMPLETE"),
+            ])
+            .changes(vec![Change::modify("ASGLaunchTemplate", lt, Replacement::False)])
+            .on_execute(vec![
+                stack_ev(0, "UPDATE_IN_PROGRESS").reason("User Initiated"),
+                ev(200, "ASGLaunchTemplate", lt, "UPDATE_IN_PROGRESS"),
+                ev(500, "ASGLaunchTemplate", lt, "UPDATE_COMPLETE"),
+                stack_ev(800, "UPDATE_COMPLETE"),
+            ]),
+    );
+    let run = seed_iaas(&cfn, &["--yes"]);
+    assert!(run.all().contains("UPDATE_IN_PROGRESS"), "says so:\n{}", run.explain());
+    match run.code {
+        // Waited for the other operation, then deployed.
+        Some(0) => {
+            let created = run.log.iter().find(|r| r.action == "CreateChangeSet");
+            let created = created.expect("a change set once the stack was free");
+            assert!(created.at >= Duration::from_millis(2500), "{}", run.explain());
+            assert_eq!(run.calls("ExecuteChangeSet"), 1, "{}", run.explain());
+        }
+        // Exited clearly, changing nothing.
+        Some(1) => {
+            assert_eq!(run.calls("ExecuteChangeSet"), 0, "{}", run.explain());
+            assert_eq!(run.calls("DeleteStack"), 0, "{}", run.explain());
+        }
+        other => panic!("neither waited nor exited clearly ({other:?}):\n{}", run.explain()),
+    }
 }

@@ -509,3 +509,38 @@ fn dropping_the_endpoint_stops_it() {
     assert_eq!(open.read(&mut buf).expect("closed, not timed out"), 0);
     assert!(TcpStream::connect(&addr).is_err(), "still listening on {addr}");
 }
+
+#[test]
+fn an_operation_under_way_at_the_start_finishes_on_its_own() {
+    let cfn = ScriptedCfn::start(
+        Scenario::default()
+            .existing_stack("shop", "UPDATE_IN_PROGRESS", TEMPLATE)
+            .under_way(vec![stack_ev(200, "UPDATE_COMPLETE")]),
+    );
+    let (_, body) = call(
+        &cfn,
+        &[
+            ("Action", "CreateChangeSet"),
+            ("StackName", "shop"),
+            ("ChangeSetName", "m2a-1"),
+            ("TemplateBody", TEMPLATE),
+        ],
+    );
+    assert!(
+        text(&body, "Message")
+            .is_some_and(|m| m.ends_with("is in UPDATE_IN_PROGRESS state and can not be updated.")),
+        "{body}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(cfn.stack_status("shop").as_deref(), Some("UPDATE_COMPLETE"));
+    let (status, body) = call(
+        &cfn,
+        &[
+            ("Action", "CreateChangeSet"),
+            ("StackName", "shop"),
+            ("ChangeSetName", "m2a-1"),
+            ("TemplateBody", TEMPLATE),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+}

@@ -204,6 +204,9 @@ pub struct ExistingStack {
     /// Its past events, oldest first (timestamps are laid out one second apart, ending an
     /// hour before the endpoint starts).
     pub history: Vec<ScriptedEvent>,
+    /// An operation already under way when the endpoint starts (another deploy): these events
+    /// play from the start.
+    pub under_way: Vec<ScriptedEvent>,
 }
 
 /// Everything the endpoint will play.
@@ -256,6 +259,7 @@ impl Scenario {
             status_reason: None,
             template: template.to_string(),
             history: vec![stack_ev(0, "CREATE_IN_PROGRESS"), stack_ev(0, status)],
+            under_way: Vec::new(),
         });
         self
     }
@@ -264,6 +268,14 @@ impl Scenario {
     pub fn with_history(mut self, history: Vec<ScriptedEvent>) -> Self {
         let stack = self.existing.as_mut().expect("with_history needs existing_stack first");
         stack.history = history;
+        self
+    }
+
+    /// Another operation is under way on the existing stack: `events` play from the start
+    /// (give the existing stack its `_IN_PROGRESS` status).
+    pub fn under_way(mut self, events: Vec<ScriptedEvent>) -> Self {
+        let stack = self.existing.as_mut().expect("under_way needs existing_stack first");
+        stack.under_way = events;
         self
     }
 
@@ -561,6 +573,16 @@ impl State {
                 let time = created + Duration::from_secs(i as u64 + 1);
                 let event = state.event((&stack.name, &stack.id), e, time);
                 stack.events.push(event);
+            }
+            if !existing.under_way.is_empty() {
+                stack.operation = Some(Operation {
+                    started: state.started,
+                    started_wall: SystemTime::now(),
+                    pending: existing.under_way.clone().into(),
+                    change_set: None,
+                    terminal_event_served: false,
+                    terminal_status_served: false,
+                });
             }
             state.stacks.push(stack);
         }
