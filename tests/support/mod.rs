@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod scripted_cfn;
+
 /// `shared/` (conformance corpus, oracle, docs): the one path setting the tests read it
 /// through. `M2A_SHARED` overrides the default, `../shared` beside the checkout.
 pub fn shared_dir() -> PathBuf {
