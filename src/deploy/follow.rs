@@ -2,7 +2,8 @@
 //!
 //! Each poll makes at most one DescribeStackEvents call, plus further pages only while the
 //! newest page has not reached the last event already seen (events come newest first). The
-//! interval starts short and backs off; it starts short again whenever something happened.
+//! first poll is immediate, the next after 1 s, then every 2 s: never more calls per minute
+//! than a steady 2-second poll.
 //! A failed read is reported and retried: it never decides the outcome.
 
 use std::time::Duration;
@@ -17,12 +18,12 @@ pub(crate) struct Backoff {
 }
 
 impl Backoff {
-    /// 0.5 s, growing by half each quiet poll, to at most 3 s.
+    /// 1 s, then 2 s.
     pub(crate) const DEFAULT: Backoff =
-        Backoff { first: Duration::from_millis(500), max: Duration::from_secs(3) };
+        Backoff { first: Duration::from_secs(1), max: Duration::from_secs(2) };
 
     pub(crate) fn next(self, current: Duration) -> Duration {
-        (current + current / 2).clamp(self.first, self.max)
+        (current * 2).clamp(self.first, self.max)
     }
 }
 
@@ -125,12 +126,12 @@ pub(crate) async fn follow(
         if let Some((status, reason)) = terminal {
             return Followed::Done { status, reason, events: all };
         }
+        // The interval never shrinks again: an operation with many events must not cost
+        // more calls than a steady poll.
+        interval = backoff.next(interval);
         if had_new {
-            // Something is happening: look again soon.
-            interval = backoff.first;
             quiet_polls = 0;
         } else {
-            interval = backoff.next(interval);
             quiet_polls += 1;
         }
         if quiet_polls >= QUIET_POLLS_BEFORE_STATUS {

@@ -133,7 +133,9 @@ pub fn deploy(
     connection: &Connection,
     out: &mut dyn Write,
 ) -> Outcome {
-    if let Some(refused) = check_request(template, options, true) {
+    // Without a terminal and without --yes, deploy still looks (the stack's state, the change
+    // table) and refuses where it would have asked.
+    if let Some(refused) = check_request(template, options, false) {
         return refused;
     }
     run(connection, options, out, Job::Deploy { file, template })
@@ -240,10 +242,13 @@ impl Ctx<'_> {
         let _ = self.out.flush();
     }
 
-    /// Ask a yes/no question on the terminal (never called without one, or with `--yes`).
+    /// Ask a yes/no question on the terminal; without one the answer is no.
     async fn confirm(&mut self, question: &str) -> bool {
         if let Some(answers) = &mut self.answers {
             return if answers.is_empty() { false } else { answers.remove(0) };
+        }
+        if !self.options.interactive {
+            return false;
         }
         let question = question.to_string();
         let answer = tokio::task::spawn_blocking(move || {
@@ -758,6 +763,9 @@ async fn run_deploy(
     }
     if !ctx.options.yes && !ctx.confirm(&format!("deploy these changes to stack `{name}`?")).await {
         discard(cloud, ctx).await;
+        if !ctx.options.interactive {
+            return Outcome::refused(no_confirmation("deploy"));
+        }
         return Outcome::refused(
             Diagnostic::error(
                 "m2a::deploy::cancelled",
