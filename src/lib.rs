@@ -90,7 +90,14 @@ pub fn compile_file(
         let (stack, found) = lower::lower(&d, &catalog, options, file);
         diagnostics.extend(found);
         let Some(stack) = stack else { continue };
-        let (template, found) = emit::render(&stack, format, d.span);
+        // Limits are reported on the diagram's first line, not under the whole diagram.
+        let first_line = file
+            .text
+            .get(d.span.start..d.span.end)
+            .and_then(|t| t.lines().next())
+            .map_or(0, str::len);
+        let header = source::Span::new(d.span.start, d.span.start + first_line);
+        let (template, found) = emit::render(&stack, format, header);
         diagnostics.extend(found);
         compiled.push(Compiled { diagram: d, stack, template });
     }
