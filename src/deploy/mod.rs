@@ -135,7 +135,7 @@ pub fn deploy(
 ) -> Outcome {
     // Without a terminal and without --yes, deploy still looks (the stack's state, the change
     // table) and refuses where it would have asked.
-    if let Some(refused) = check_request(template, options, false) {
+    if let Some(refused) = check_request(template, options) {
         return refused;
     }
     run(connection, options, out, Job::Deploy { file, template })
@@ -149,7 +149,7 @@ pub fn diff(
     connection: &Connection,
     out: &mut dyn Write,
 ) -> Outcome {
-    if let Some(refused) = check_request(template, options, false) {
+    if let Some(refused) = check_request(template, options) {
         return refused;
     }
     run(connection, options, out, Job::Diff { file, template })
@@ -164,7 +164,7 @@ pub fn destroy(options: &Options, connection: &Connection, out: &mut dyn Write) 
 }
 
 /// Checks that need no API call: they refuse before anything is sent.
-fn check_request(template: &str, options: &Options, confirm: bool) -> Option<Outcome> {
+fn check_request(template: &str, options: &Options) -> Option<Outcome> {
     if template.len() > MAX_INLINE_TEMPLATE && options.template_bucket.is_none() {
         return Some(Outcome::refused(
             Diagnostic::error(
@@ -193,9 +193,6 @@ fn check_request(template: &str, options: &Options, confirm: bool) -> Option<Out
                 }),
             ));
         }
-    }
-    if confirm && !options.yes && !options.interactive {
-        return Some(Outcome::refused(no_confirmation("deploy")));
     }
     None
 }
@@ -473,7 +470,7 @@ async fn template_source(
         return Ok(TemplateSource::Body(template.to_string()));
     }
     let Some(bucket) = &options.template_bucket else {
-        return Err(check_request(template, options, false).unwrap_or_else(Outcome::ok));
+        return Err(check_request(template, options).unwrap_or_else(Outcome::ok));
     };
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

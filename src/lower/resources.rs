@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::Lowering;
-use super::connect::{actor_role, member_elements};
+use super::connect::member_elements;
 use crate::catalog::{Family, Kind, Port, Role, Trait, normalize};
 use crate::ir::infra::Parameter;
 
@@ -2118,9 +2118,4 @@ fn alarms(l: &mut Lowering<'_>, id: &str) {
             );
         }
     }
-}
-
-#[allow(dead_code)]
-fn role_of_actor(l: &Lowering<'_>, actor: &str) -> Option<Role> {
-    actor_role(l, actor)
 }
