@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-fn flowchart(tiers: usize) -> String {
+pub(crate) fn flowchart(tiers: usize) -> String {
     let mut out = String::new();
     // mermaid's default limit is 500 edges; these diagrams have about 4 per tier.
     let _ = writeln!(out, "%%{{init: {{\"maxEdges\": {}}}}}%%", tiers * 4 + 10);
@@ -26,7 +26,7 @@ fn flowchart(tiers: usize) -> String {
     out
 }
 
-fn architecture(tiers: usize) -> String {
+pub(crate) fn architecture(tiers: usize) -> String {
     let mut out = String::from(
         "architecture-beta\n    service users(internet)[Users]\n    service cache(logos:aws-elasticache)[Shared cache]\n    users:R --> L:lb0\n",
     );

@@ -746,7 +746,8 @@ fn terminal_statuses() {
     for _ in 0..10 {
         d = b.next(d);
     }
-    assert_eq!(d, Duration::from_secs(2), "never more calls than a 2-second poll");
+    assert_eq!(d, Duration::from_secs(2), "failed reads back off to 2 s");
+    assert_eq!(b.first, Duration::from_millis(800), "polls every 800 ms: exit within 1 s");
 }
 
 #[test]

@@ -431,6 +431,19 @@ impl ScriptedCfn {
         state.stacks.iter().find(|s| s.name == name && !s.deleted).map(|s| s.status.clone())
     }
 
+    /// When the stack `name` (deleted or not) reached the terminal status that ended its
+    /// operation: the time of that stack-level event. `None` while the operation is under way
+    /// or if no operation was played.
+    pub fn terminal_status_time(&self, name: &str) -> Option<SystemTime> {
+        let mut state = lock(&self.state);
+        state.advance();
+        let stack = state.stacks.iter().rev().find(|s| s.name == name)?;
+        if stack.operation.as_ref().is_none_or(|op| !op.pending.is_empty()) {
+            return None;
+        }
+        stack.events.iter().rev().find(|e| e.stack_level && is_terminal(&e.status)).map(|e| e.time)
+    }
+
     /// The names of the change sets that exist (not deleted) for any stack.
     pub fn change_sets(&self) -> Vec<String> {
         lock(&self.state)
