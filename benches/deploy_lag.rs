@@ -43,9 +43,9 @@ fn scenario() -> Scenario {
         ("ASG", "AWS::AutoScaling::AutoScalingGroup"),
     ];
     for (i, (id, kind)) in resources.iter().enumerate() {
-        let start = 1_000 + 4_500 * i as u64;
+        let start = 1_000 + 4_800 * i as u64;
         events.push(ev(start, id, kind, "CREATE_IN_PROGRESS"));
-        events.push(ev(start + 4_000, id, kind, "CREATE_COMPLETE"));
+        events.push(ev(start + 4_200, id, kind, "CREATE_COMPLETE"));
     }
     let last = events.last().expect("events").at;
     assert_eq!(last + Duration::from_millis(400), COMPLETES_AFTER, "the scenario's length");
