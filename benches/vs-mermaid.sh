@@ -82,7 +82,7 @@ measure_ours() {
   local file=$1 name median cpu code rss out_bytes
   name=$(basename "$file" .mmd)
   if command -v hyperfine >/dev/null; then
-    hyperfine --style none --warmup 2 --min-runs 3 --max-runs 50 --ignore-failure -N \
+    hyperfine --style none --warmup 2 --min-runs 3 --max-runs 100 --ignore-failure -N \
       --export-json "$work/$name.hyperfine.json" \
       "$bin compile ${max_edges[*]} $file" >/dev/null
     read -r median cpu < <(node -e '
@@ -138,14 +138,15 @@ echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' 
 echo "mermaid2aws $(git rev-parse --short HEAD) compile (whole process, median of hyperfine runs) vs mermaid-js $mermaid_version parse (in-process, warmed up, median)"
 echo
 awk -F'\t' -v OFS='\t' '
+  function times(r) { return sprintf(r < 10 ? "%.1fx" : "%.0fx", r) }
   NR == FNR { m[$1] = $2; mc[$1] = $3; merr[$1] = $4; next }
   {
     name = $1; bytes = $2; ms = $3; cpu = $4; code = $5; rss = $6; out = $7
     rss_mb = (rss == "-") ? "-" : sprintf("%.1f", rss / 1024)
     per_io = (rss == "-") ? "-" : sprintf("%.1fx", rss * 1024 / (bytes + out))
     if (name in m && m[name] != "-") {
-      ratio = sprintf("%.0fx", m[name] / ms)
-      cratio = (cpu == "-") ? "-" : sprintf("%.0fx", mc[name] / cpu)
+      ratio = times(m[name] / ms)
+      cratio = (cpu == "-") ? "-" : times(mc[name] / cpu)
       mm = sprintf("%.1f", m[name])
     } else if (name in m) {
       mm = "fails: " merr[name]; ratio = "-"; cratio = "-"
