@@ -7,7 +7,8 @@
 //! Each benchmark reports time per iteration, bytes/s (of the diagram text) and elements/s
 //! (nodes, services, junctions, groups and edges of the resolved diagram). A stage that the
 //! input does not get through (a limit the compiler reports) is not measured, and the run
-//! says so on stderr.
+//! says so on stderr, with each input's size and the size of the template it renders (also
+//! when the template is over CloudFormation's limits and `compile` refuses to write it).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -133,12 +134,22 @@ fn stages(c: &mut Criterion) {
                 eprintln!("{}: diagram {:?} stops at {stage}: {error}", input.name, s.source.name);
             }
         }
-        let resolved: Vec<&graph::Diagram> =
-            staged.iter().filter_map(|s| s.diagram.as_ref()).collect();
-        let throughput = Throughput::ElementsAndBytes {
-            elements: elements(&resolved),
-            bytes: file.text.len() as u64,
+        let bytes = file.text.len() as u64;
+        let throughput = if staged.iter().all(|s| s.diagram.is_some()) {
+            let resolved: Vec<&graph::Diagram> =
+                staged.iter().filter_map(|s| s.diagram.as_ref()).collect();
+            Throughput::ElementsAndBytes { elements: elements(&resolved), bytes }
+        } else {
+            // Not resolved: the element count is unknown.
+            Throughput::Bytes(bytes)
         };
+        let template_bytes: usize = staged
+            .iter()
+            .filter_map(|s| {
+                s.stack.as_ref().map(|stack| emit::render(stack, Format::Json, s.header).0.len())
+            })
+            .sum();
+        eprintln!("{}: {bytes} bytes in, {template_bytes} bytes of JSON template out", input.name);
         let mut group = c.benchmark_group(&input.name);
         group.throughput(throughput);
         if file.text.len() > 100_000 {

@@ -77,7 +77,7 @@ done
 
 # -- our side: whole process ------------------------------------------------------------------
 # ours.tsv: name, input bytes, median ms, CPU ms (user + system, mean), exit code, peak RSS KB,
-# output bytes.
+# output bytes, the code of the error that stopped it.
 measure_ours() {
   local file=$1 name median cpu code rss out_bytes
   name=$(basename "$file" .mmd)
@@ -111,7 +111,9 @@ measure_ours() {
     rss=-
   fi
   out_bytes=$(wc -c <"$work/$name.out")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(wc -c <"$file")" "$median" "$cpu" "$code" "$rss" "$out_bytes" >>"$work/ours.tsv"
+  # What stopped it (a limit): the first error's code, from the diagnostic on stderr.
+  stop=$(grep -m1 -o 'm2a::[a-z_:]*' "$work/$name.err" || true)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$(wc -c <"$file")" "$median" "$cpu" "$code" "$rss" "$out_bytes" "${stop:--}" >>"$work/ours.tsv"
 }
 
 echo "timing mermaid2aws compile ($(ls "$work"/*.mmd | wc -l) inputs)" >&2
@@ -141,7 +143,7 @@ awk -F'\t' -v OFS='\t' '
   function times(r) { return sprintf(r < 10 ? "%.1fx" : "%.0fx", r) }
   NR == FNR { m[$1] = $2; mc[$1] = $3; merr[$1] = $4; next }
   {
-    name = $1; bytes = $2; ms = $3; cpu = $4; code = $5; rss = $6; out = $7
+    name = $1; bytes = $2; ms = $3; cpu = $4; code = $5; rss = $6; out = $7; stop = $8
     rss_mb = (rss == "-") ? "-" : sprintf("%.1f", rss / 1024)
     per_io = (rss == "-") ? "-" : sprintf("%.1fx", rss * 1024 / (bytes + out))
     if (name in m && m[name] != "-") {
@@ -153,6 +155,7 @@ awk -F'\t' -v OFS='\t' '
     } else {
       mm = "(not run)"; ratio = "-"; cratio = "-"
     }
+    if (code != 0) code = code " (" stop ")"
     printf "| %s | %d | %.2f | %s | %s | %s | %d | %s | %s | %s | %s |\n", name, bytes, ms, cpu, code, rss_mb, out, per_io, mm, ratio, cratio
     t[name] = ms
   }
@@ -169,4 +172,5 @@ awk -F'\t' -v OFS='\t' '
   cat
 }
 echo
-echo "exit 1 is a limit reported (see $work/NAME.err): CloudFormation's 500 resources, or the 500-edge limit without --max-edges."
+echo "exit 1: a limit was reported (see $work/NAME.err). m2a::emit::limit comes after every stage ran (CloudFormation's 500 resources);"
+echo "m2a::resolve::edge_limit stops before lower and emit (mermaid's 500 edges, without --max-edges): that ratio compares less work."
