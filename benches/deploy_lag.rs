@@ -1,14 +1,15 @@
 //! Deploy exit lag: the time from a stack's terminal status to the process exit, for
 //! `mermaid2aws deploy --yes` and for `aws cloudformation deploy` (aws-cli from PyPI), both
 //! against the scripted CloudFormation endpoint of the tests, on the same template (the seed
-//! IaaS diagram compiled) and a stack that completes 20 s after execution. Also the API calls
-//! each makes per minute while following.
+//! IaaS diagram compiled) and a stack that completes 20 s after execution (plus an offset
+//! that spreads the runs over one second, so the completion falls at every point of a poll
+//! cycle). Also the API calls each makes per minute while following.
 //!
 //!     cargo bench --bench deploy_lag
 //!
 //! aws-cli is installed into a virtualenv under target/bench-tools/awscli on first use
 //! (python3 with venv, and PyPI); `M2A_AWS_CLI` names another `aws` to use instead.
-//! `M2A_DEPLOY_LAG_RUNS` sets the runs per tool (default 3; each takes 20 to 50 s).
+//! `M2A_DEPLOY_LAG_RUNS` sets the runs per tool (default 5; each takes 20 to 50 s).
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/support/scripted_cfn.rs"]
@@ -25,7 +26,7 @@ use scripted_cfn::{Request, Scenario, ScriptedCfn, ScriptedEvent, ev};
 const STACK: &str = "shop";
 const DIAGRAM: &str = "diagrams/seed-iaas.mmd";
 const PARAMETER: &str = "ELBCertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c";
-/// When the stack reaches CREATE_COMPLETE, after ExecuteChangeSet.
+/// When the stack reaches CREATE_COMPLETE, after ExecuteChangeSet (before the offset).
 const COMPLETES_AFTER: Duration = Duration::from_secs(20);
 const AWS_CLI: &str = "awscli==1.46.3";
 
@@ -33,8 +34,8 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Resource events spread over the 20 s, ending 400 ms before the stack's CREATE_COMPLETE.
-fn scenario() -> Scenario {
+/// Resource events spread over the 20 s, then the stack's CREATE_COMPLETE at `completes`.
+fn scenario(completes: Duration) -> Scenario {
     let mut events: Vec<ScriptedEvent> = Vec::new();
     let resources = [
         ("VPC", "AWS::EC2::VPC"),
@@ -47,9 +48,11 @@ fn scenario() -> Scenario {
         events.push(ev(start, id, kind, "CREATE_IN_PROGRESS"));
         events.push(ev(start + 4_200, id, kind, "CREATE_COMPLETE"));
     }
-    let last = events.last().expect("events").at;
-    assert_eq!(last + Duration::from_millis(400), COMPLETES_AFTER, "the scenario's length");
-    Scenario::create_succeeds(events)
+    let mut scenario = Scenario::create_succeeds(events);
+    let end = scenario.on_execute.last_mut().expect("the stack's own last event");
+    assert_eq!(end.at, COMPLETES_AFTER, "the scenario's length");
+    end.at = completes;
+    scenario
 }
 
 /// One run of one tool.
@@ -66,8 +69,8 @@ struct Run {
 }
 
 /// Start a fresh endpoint, run `tool` (made by `command` for the endpoint's URL) against it.
-fn run(tool: &str, command: impl FnOnce(&str) -> Command) -> Run {
-    let cfn = ScriptedCfn::start(scenario());
+fn run(tool: &str, completes: Duration, command: impl FnOnce(&str) -> Command) -> Run {
+    let cfn = ScriptedCfn::start(scenario(completes));
     let mut child = command(&cfn.url)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -120,8 +123,8 @@ fn run(tool: &str, command: impl FnOnce(&str) -> Command) -> Run {
         .find(|r| r.served_terminal_status)
         .unwrap_or_else(|| panic!("never read the terminal status\n{}", explain()));
     // The endpoint's clock: `at` is since it started; the terminal status is due exactly
-    // COMPLETES_AFTER after ExecuteChangeSet was answered (within the same millisecond).
-    let seen_lag = seen.at.saturating_sub(started.at + COMPLETES_AFTER);
+    // `completes` after ExecuteChangeSet was answered (within the same millisecond).
+    let seen_lag = seen.at.saturating_sub(started.at + completes);
     let following: Vec<&Request> = log.iter().filter(|r| r.at > started.at).collect();
     let end = following.last().map_or(started.at, |r| r.at);
     let followed = end - started.at;
@@ -175,7 +178,7 @@ fn main() {
         return;
     }
     let runs: usize =
-        std::env::var("M2A_DEPLOY_LAG_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(3);
+        std::env::var("M2A_DEPLOY_LAG_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(5);
     let ours = env!("CARGO_BIN_EXE_mermaid2aws");
     let work = repo().join("target/bench-deploy-lag");
     std::fs::create_dir_all(&work).expect("create target/bench-deploy-lag");
@@ -193,7 +196,9 @@ fn main() {
     for tool in ["mermaid2aws deploy --yes", "aws cloudformation deploy"] {
         let mut tool_runs = Vec::new();
         for i in 0..runs {
-            eprintln!("{tool}: run {} of {runs}", i + 1);
+            // Spread the completion over one second across the runs.
+            let completes = COMPLETES_AFTER + Duration::from_millis(1000 * i as u64 / runs as u64);
+            eprintln!("{tool}: run {} of {runs}, the stack completes after {completes:?}", i + 1);
             let command = |url: &str| {
                 if tool.starts_with("mermaid2aws") {
                     // The SDK reads the endpoint from AWS_ENDPOINT_URL, set for both tools.
@@ -223,14 +228,14 @@ fn main() {
                     c
                 }
             };
-            tool_runs.push(run(tool, command));
+            tool_runs.push(run(tool, completes, command));
         }
         results.push((tool, tool_runs));
     }
 
     println!();
     println!(
-        "deploy exit lag: a stack that completes {} s after ExecuteChangeSet, {runs} runs per tool",
+        "deploy exit lag: a stack that completes {} s after ExecuteChangeSet (plus 0 to 1 s across the runs), {runs} runs per tool",
         COMPLETES_AFTER.as_secs()
     );
     println!();
