@@ -1,13 +1,12 @@
 //! Following a stack operation through its events until the stack's own terminal event.
 //!
-//! Each poll makes one call: DescribeStackEvents (further pages only while the newest page has
-//! not reached the last event already seen: events come newest first), or, after four polls
-//! without a new event, DescribeStacks (for endpoints that do not report the stack's own
-//! events). Polls start
-//! every 800 ms, the first at once, so the process exits within 800 ms (plus one call's
-//! latency) of the terminal event, and makes at most 75 calls a minute: fewer than rain's
-//! 2-second poll, which makes three (DescribeStacks, DescribeChangeSet and
-//! DescribeStackResources) per poll, 90 a minute.
+//! Each poll makes one call: DescribeStackEvents (further pages only while the newest page
+//! has not reached the last event already seen: events come newest first), or, after four
+//! polls without a new event, DescribeStacks (for endpoints that do not report the stack's own
+//! events). Polls start every 800 ms, the first at once, so the process exits within 800 ms
+//! (plus one call's latency) of the terminal event, and makes one call every 800 ms at most,
+//! 75 a minute: fewer than rain's 2-second poll, which makes three calls (DescribeStacks,
+//! DescribeChangeSet and DescribeStackResources) per poll, 90 a minute.
 //! A failed read is reported and retried, backing off to 2 s: it never decides the outcome.
 
 use std::time::Duration;
