@@ -14,8 +14,8 @@ use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, S
 use cfn::types::{Capability, ChangeSetType as SdkChangeSetType, OnStackFailure, TemplateStage};
 
 use super::api::{
-    ApiError, ChangeSet, ChangeSetIds, ChangeSetRequest, ChangeSetType, Cloud, Event, EventPage,
-    ResourceChange, StackInfo, TemplateSource,
+    ApiError, ChangeSet, ChangeSetIds, ChangeSetRequest, ChangeSetType, Cloud, DriftDetection,
+    Event, EventPage, PropertyDifference, ResourceChange, ResourceDrift, StackInfo, TemplateSource,
 };
 
 /// Where to connect: each `None` falls back to the environment and the shared config files.
@@ -256,6 +256,76 @@ impl Cloud for Aws {
             .await
             .map_err(|e| api_error("DeleteStack", &e))?;
         Ok(())
+    }
+
+    async fn detect_stack_drift(&self, stack: &str) -> Result<String, ApiError> {
+        let out = self
+            .cfn
+            .detect_stack_drift()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| api_error("DetectStackDrift", &e))?;
+        Ok(out.stack_drift_detection_id().unwrap_or_default().to_string())
+    }
+
+    async fn drift_detection_status(&self, detection_id: &str) -> Result<DriftDetection, ApiError> {
+        let out = self
+            .cfn
+            .describe_stack_drift_detection_status()
+            .stack_drift_detection_id(detection_id)
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeStackDriftDetectionStatus", &e))?;
+        Ok(DriftDetection {
+            status: out.detection_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            stack_drift_status: out.stack_drift_status().map(|s| s.as_str().to_string()),
+            reason: out.detection_status_reason().map(str::to_string),
+        })
+    }
+
+    async fn resource_drifts(&self, stack: &str) -> Result<Vec<ResourceDrift>, ApiError> {
+        let mut drifts = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .cfn
+                .describe_stack_resource_drifts()
+                .stack_name(stack)
+                .stack_resource_drift_status_filters(cfn::types::StackResourceDriftStatus::Modified)
+                .stack_resource_drift_status_filters(cfn::types::StackResourceDriftStatus::Deleted)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| api_error("DescribeStackResourceDrifts", &e))?;
+            for d in out.stack_resource_drifts() {
+                drifts.push(ResourceDrift {
+                    logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: d.resource_type().unwrap_or_default().to_string(),
+                    status: d
+                        .stack_resource_drift_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    differences: d
+                        .property_differences()
+                        .iter()
+                        .map(|p| PropertyDifference {
+                            path: p.property_path().unwrap_or_default().to_string(),
+                            expected: p.expected_value().unwrap_or_default().to_string(),
+                            actual: p.actual_value().unwrap_or_default().to_string(),
+                            kind: p
+                                .difference_type()
+                                .map(|k| k.as_str().to_string())
+                                .unwrap_or_default(),
+                        })
+                        .collect(),
+                });
+            }
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_string()),
+                _ => return Ok(drifts),
+            }
+        }
     }
 
     async fn put_template(&self, bucket: &str, key: &str, body: &str) -> Result<(), ApiError> {

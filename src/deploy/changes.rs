@@ -95,6 +95,31 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    /// The row as a change `compare` and `change_diagram` understand.
+    pub(crate) fn to_change(&self) -> crate::compare::ResourceChange {
+        use crate::compare::ChangeKind;
+        crate::compare::ResourceChange {
+            kind: match self.action {
+                Action::Add => ChangeKind::Add,
+                Action::Modify => ChangeKind::Modify,
+                Action::Replace => ChangeKind::Replace,
+                Action::Remove => ChangeKind::Remove,
+            },
+            logical_id: self.logical_id.clone(),
+            resource_type: self.resource_type.clone(),
+            element: self.meta.element.clone(),
+            source: self.meta.source.clone(),
+            details: if self.conditional {
+                vec![
+                    "CloudFormation may replace it, depending on values it learns while deploying"
+                        .into(),
+                ]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
     /// Replacing or removing this resource loses the data it holds.
     pub(crate) fn loses_data(&self) -> bool {
         matches!(self.action, Action::Replace | Action::Remove)
