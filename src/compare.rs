@@ -268,6 +268,22 @@ fn diff_values(path: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
                 diff_values(&format!("{path}[{i}]"), ov, nv, out);
             }
         }
+        (Value::String(o), Value::String(n)) if o.contains('\n') || n.contains('\n') => {
+            // Scripts (user data): the lines that differ, not two cut-off strings.
+            let (old_lines, new_lines): (Vec<&str>, Vec<&str>) =
+                (o.lines().collect(), n.lines().collect());
+            for line in old_lines.iter().filter(|l| !new_lines.contains(l)) {
+                out.push(format!("{path}: - line {}", short(&Value::String((*line).to_string()))));
+            }
+            for line in new_lines.iter().filter(|l| !old_lines.contains(l)) {
+                out.push(format!("{path}: + line {}", short(&Value::String((*line).to_string()))));
+            }
+            if old_lines.iter().all(|l| new_lines.contains(l))
+                && new_lines.iter().all(|l| old_lines.contains(l))
+            {
+                out.push(format!("{path}: same lines, another order or spacing"));
+            }
+        }
         _ => out.push(format!("{path}: {} -> {}", short(old), short(new))),
     }
 }

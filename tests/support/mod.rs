@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub mod moto;
 pub mod scripted_cfn;
 
 /// `shared/` (conformance corpus, oracle, docs): the one path setting the tests read it
