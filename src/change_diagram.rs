@@ -172,16 +172,24 @@ fn edge_key(e: &Edge) -> (String, String, String) {
 impl<'a> Drawing<'a> {
     fn new(input: &'a Input<'a>) -> Drawing<'a> {
         let mut edge_locations: BTreeSet<String> = BTreeSet::new();
-        for side in std::iter::once(input.new).chain(input.old) {
-            for e in &side.diagram.edges {
-                edge_locations.insert(side.file.location(e.span));
+        let mut old_edge_locations: BTreeSet<String> = BTreeSet::new();
+        for e in &input.new.diagram.edges {
+            edge_locations.insert(input.new.file.location(e.span));
+        }
+        for old in input.old {
+            for e in &old.diagram.edges {
+                old_edge_locations.insert(old.file.location(e.span));
             }
         }
         let mut by_element: BTreeMap<String, Vec<ChangeKind>> = BTreeMap::new();
         let mut by_edge: BTreeMap<String, Vec<ChangeKind>> = BTreeMap::new();
         for c in input.changes {
+            // A removed resource's source points into the old file (or the deployed
+            // template's): only the old diagram's edges can be where it came from.
+            let locations =
+                if c.kind == ChangeKind::Remove { &old_edge_locations } else { &edge_locations };
             match (&c.source, &c.element) {
-                (Some(source), _) if edge_locations.contains(source) => {
+                (Some(source), _) if locations.contains(source) => {
                     by_edge.entry(source.clone()).or_default().push(c.kind);
                 }
                 (_, Some(element)) => by_element.entry(element.clone()).or_default().push(c.kind),
@@ -202,7 +210,13 @@ impl<'a> Drawing<'a> {
     fn status_of(&self, id: &str) -> Status {
         let kinds = self.by_element.get(id).map(Vec::as_slice).unwrap_or_default();
         if !self.existed_before(id) {
-            return Status::Added;
+            // Against a deployed template only, an element that makes no resource (a subnet
+            // drawn as a group, say) cannot be told new; it is drawn as it is.
+            return if self.input.old.is_some() || !kinds.is_empty() {
+                Status::Added
+            } else {
+                Status::Unchanged
+            };
         }
         match Status::of(kinds) {
             // Resources added to an element that was there: the element changed.
@@ -391,6 +405,13 @@ impl<'a> Drawing<'a> {
                     }
                     None => Status::Added,
                 },
+                // Against a deployed template: an edge to or from an added element is new.
+                None if [&e.from.id, &e.to.id]
+                    .iter()
+                    .any(|id| self.status_of(id) == Status::Added) =>
+                {
+                    Status::Added
+                }
                 None => match Status::of(kinds) {
                     Status::Removed => Status::Modified,
                     other => other,
