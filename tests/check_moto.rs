@@ -43,7 +43,10 @@ fn the_deployed_template_is_compared_with_the_diagram() {
         report.starts_with("queues.mmd:1:1 diagram `queues`: stack `queues` runs another template; deploying the diagram would change:\n"),
         "{report}"
     );
-    assert!(report.contains("  element Q2\n    + Q2Queue  AWS::SQS::Queue  queues.mmd:4:5\n"), "{report}");
+    assert!(
+        report.contains("  element Q2\n    + Q2Queue  AWS::SQS::Queue  queues.mmd:4:5\n"),
+        "{report}"
+    );
 
     std::fs::write(
         dir.join("stacks.toml"),
@@ -65,7 +68,10 @@ fn the_deployed_template_is_compared_with_the_diagram() {
             )
         })
         .collect();
-    assert_eq!(stacks, [("other.mmd", "not-deployed", "missing"), ("queues.mmd", "queues", "out_of_sync")]);
+    assert_eq!(
+        stacks,
+        [("other.mmd", "not-deployed", "missing"), ("queues.mmd", "queues", "out_of_sync")]
+    );
 
     // moto answers DetectStackDrift with an error: a failed AWS call is exit 2, said on stderr.
     std::fs::write(dir.join("queues.mmd"), DIAGRAM).unwrap();
