@@ -176,7 +176,7 @@ impl<'a> Drawing<'a> {
         for e in &input.new.diagram.edges {
             edge_locations.insert(input.new.file.location(e.span));
         }
-        for old in input.old {
+        if let Some(old) = input.old {
             for e in &old.diagram.edges {
                 old_edge_locations.insert(old.file.location(e.span));
             }
@@ -241,10 +241,9 @@ impl<'a> Drawing<'a> {
         }
         let mut nodes: BTreeMap<Option<String>, Vec<Node>> = BTreeMap::new();
         let group_ids: BTreeSet<&str> = new.groups.iter().map(|g| g.id.as_str()).collect();
-        let mut counter = 0;
-        for e in new.elements.iter().filter(|e| !group_ids.contains(e.id.as_str())) {
+        let drawn = new.elements.iter().filter(|e| !group_ids.contains(e.id.as_str()));
+        for (counter, e) in drawn.enumerate() {
             let id = format!("n{counter}");
-            counter += 1;
             self.ids.insert(e.id.clone(), id.clone());
             let node =
                 Node { id, label: label_of(e), shape: shape_of(e), status: self.status_of(&e.id) };
@@ -387,7 +386,7 @@ impl<'a> Drawing<'a> {
     fn links(&self) -> Vec<Link> {
         let new = self.input.new;
         let old_keys: Option<Vec<(String, String, String)>> =
-            self.input.old.map(|o| o.diagram.edges.iter().map(|e| edge_key(e)).collect());
+            self.input.old.map(|o| o.diagram.edges.iter().map(edge_key).collect());
         let mut links = Vec::new();
         let mut unmatched_old = old_keys.clone().unwrap_or_default();
         for e in &new.diagram.edges {

@@ -628,7 +628,12 @@ fn check_command(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write
         drift: args.drift,
         #[cfg(feature = "deploy")]
         connection: args.connection.connection(),
-        ..crate::check::Request::default()
+        #[cfg(not(feature = "deploy"))]
+        stack_name: None,
+        #[cfg(not(feature = "deploy"))]
+        stacks_file: None,
+        #[cfg(not(feature = "deploy"))]
+        drift: false,
     };
     let outcome = crate::check::run(&request);
     for (file, diagnostics) in &outcome.diagnostics {

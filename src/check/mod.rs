@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{EXIT_DEPLOY_FAILED, EXIT_OK, EXIT_OUT_OF_SYNC, EXIT_USER_ERROR};
+#[cfg(feature = "deploy")]
+use crate::cli::EXIT_DEPLOY_FAILED;
+use crate::cli::{EXIT_OK, EXIT_OUT_OF_SYNC, EXIT_USER_ERROR};
 use crate::compare::{self, ResourceChange, TemplateDiff};
 use crate::diagnostic::{Diagnostic, has_errors};
 use crate::emit::Format;
@@ -279,7 +281,8 @@ pub fn run(request: &Request) -> Outcome {
     if request.stack_name.is_some() || request.stacks_file.is_some() {
         let targets = match stack_targets(request, &files, &checked) {
             Ok(targets) => targets,
-            Err((file, d)) => {
+            Err(failed) => {
+                let (file, d) = *failed;
                 fail(&mut outcome, file, d);
                 return outcome;
             }
@@ -420,6 +423,7 @@ fn template_reports(
 
 /// A diagram and the stack it is deployed as.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "deploy"), allow(dead_code))]
 pub(crate) struct StackTarget {
     pub stack_name: String,
     pub file: String,
@@ -433,7 +437,7 @@ fn stack_targets(
     request: &Request,
     files: &[SourceFile],
     checked: &[Checked],
-) -> Result<Vec<StackTarget>, (SourceFile, Diagnostic)> {
+) -> Result<Vec<StackTarget>, Box<(SourceFile, Diagnostic)>> {
     let target = |c: &Checked, name: &str| {
         let file = &files[c.file];
         StackTarget {
@@ -446,7 +450,7 @@ fn stack_targets(
     };
     let nowhere = || SourceFile::new("check", "");
     if let (Some(_), Some(_)) = (&request.stack_name, &request.stacks_file) {
-        return Err((
+        return Err(failure(
             nowhere(),
             Diagnostic::error("m2a::check::stacks", "--stack-name and --stacks both name stacks")
                 .with_help("use --stack-name for one diagram, or a --stacks file for several"),
@@ -460,7 +464,7 @@ fn stack_targets(
                     .iter()
                     .map(|c| format!("`{}` in {}", c.compiled.diagram.name, files[c.file].name))
                     .collect();
-                Err((
+                Err(failure(
                     nowhere(),
                     Diagnostic::error(
                         "m2a::check::several_diagrams",
@@ -472,10 +476,7 @@ fn stack_targets(
         };
     }
     let Some(path) = &request.stacks_file else { return Ok(Vec::new()) };
-    let mapping = match crate::cli::read_input(path) {
-        Ok(file) => file,
-        Err(failed) => return Err(*failed),
-    };
+    let mapping = crate::cli::read_input(path)?;
     let parsed: Result<StacksFile, Diagnostic> = toml::from_str(&mapping.text).map_err(|err| {
         let mut d = Diagnostic::error("m2a::check::stacks", format!("`{}` is not a stacks file: {}", mapping.name, err.message()))
             .with_help("write [[stack]] tables with `name`, `file` and optionally `diagram` (a number or heading)");
@@ -486,7 +487,7 @@ fn stack_targets(
     });
     let parsed = match parsed {
         Ok(parsed) => parsed,
-        Err(d) => return Err((mapping, d)),
+        Err(d) => return Err(failure(mapping, d)),
     };
     let mut targets = Vec::new();
     for entry in parsed.stack {
@@ -495,7 +496,7 @@ fn stack_targets(
             .and_then(|f| f.into_iter().next());
         let Some(index) = wanted.and_then(|w| files.iter().position(|f| Path::new(&f.name) == w))
         else {
-            return Err((
+            return Err(failure(
                 mapping.clone(),
                 Diagnostic::error(
                     "m2a::check::stacks",
@@ -532,7 +533,7 @@ fn stack_targets(
                             .into_iter()
                             .find(|d| has_errors(std::slice::from_ref(d)))
                             .unwrap_or_else(|| Diagnostic::bug("no diagnostic"));
-                        return Err((file.clone(), d));
+                        return Err(failure(file.clone(), d));
                     }
                 }
             }
@@ -540,7 +541,7 @@ fn stack_targets(
         match compiled.as_slice() {
             [one] => targets.push(target(one, &entry.name)),
             other => {
-                return Err((
+                return Err(failure(
                     mapping.clone(),
                     Diagnostic::error(
                         "m2a::check::stacks",
@@ -559,6 +560,10 @@ fn stack_targets(
         }
     }
     Ok(targets)
+}
+
+fn failure(file: SourceFile, diagnostic: Diagnostic) -> Box<(SourceFile, Diagnostic)> {
+    Box::new((file, diagnostic))
 }
 
 /// The report as text: nothing for a diagram in sync (unless `verbose`), and for each
