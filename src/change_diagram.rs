@@ -512,3 +512,28 @@ fn starts_entity(s: &str) -> bool {
         end > 0 && end <= 32 && body[..end].chars().all(|c| c.is_ascii_alphanumeric())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_quoted_with_entities_and_user_entities_are_kept() {
+        assert_eq!(quote("a \"b\" #1 | `c` ü"), "\"a #quot;b#quot; #35;1 #124; #96;c#96; ü\"");
+        assert_eq!(
+            quote("kept #quot; and #35; but not # alone or #;"),
+            "\"kept #quot; and #35; but not #35; alone or #35;;\""
+        );
+        assert_eq!(quote("two\nlines"), "\"two lines\"");
+    }
+
+    #[test]
+    fn the_status_of_a_thing_follows_its_resources() {
+        use ChangeKind::*;
+        assert_eq!(Status::of(&[]), Status::Unchanged);
+        assert_eq!(Status::of(&[Add, Add]), Status::Added);
+        assert_eq!(Status::of(&[Remove]), Status::Removed);
+        assert_eq!(Status::of(&[Add, Remove]), Status::Modified);
+        assert_eq!(Status::of(&[Modify, Replace, Add]), Status::Replaced);
+    }
+}
