@@ -231,6 +231,8 @@ fn folders_are_walked_skipping_target_and_hidden_folders() {
         ("target/broken.mmd", "graph LR\n  A[(\n"),
         (".hidden/broken.md", "```mermaid\ngraph LR\n  A[(\n```\n"),
         ("docs/notes.txt", "graph LR\n  A[(\n"),
+        ("CHANGELOG.md", "# Changes\n\nNo diagram here.\n"),
+        ("docs/sequence.md", "```mermaid\nsequenceDiagram\n  A->>B: hi\n```\n"),
     ] {
         std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
         std::fs::write(dir.join(path), body).unwrap();

@@ -1,7 +1,8 @@
 //! `check`: is every diagram, its committed template and its deployed stack in agreement?
 //!
 //! 1. Every infrastructure diagram of the files named (folders are walked) parses and compiles;
-//!    warnings are shown, and with `strict` they fail the check.
+//!    warnings are shown, and with `strict` they fail the check. Markdown without any
+//!    infrastructure diagram is prose: skipped.
 //! 2. With a templates folder, each diagram's committed template is byte-for-byte what the
 //!    diagram compiles to today (compile output is deterministic). The template a diagram maps to
 //!    is the one `compile FILE -o DIR` writes: `DIR/<name>.json` (or `.yaml`), named by
@@ -222,6 +223,9 @@ pub fn run(request: &Request) -> Outcome {
                     outcome.diagnostics.push((file.clone(), found));
                 }
             }
+            // Prose without a diagram (a CHANGELOG, say) has nothing to check.
+            Err(found) if matches!(found.as_slice(), [d] if d.code == "m2a::extract::no_diagram") =>
+                {}
             Err(found) => {
                 outcome.diagnostics.push((file.clone(), found));
                 outcome.code = EXIT_USER_ERROR;

@@ -862,3 +862,63 @@ fn a_failed_drift_detection_is_an_error_naming_its_reason() {
     let err = inspect_with(&fake, true).unwrap_err();
     assert!(err.to_string().contains("Access denied"), "{err}");
 }
+
+/// Run `diff` with a view that lists what it is given.
+fn diff_viewed(fake: &Fake) -> (Outcome, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut out = Vec::new();
+    let phase = RefCell::new(Phase::Idle);
+    let options = options();
+    let view = |changes: &[crate::compare::ResourceChange],
+                before: &std::collections::BTreeSet<String>| {
+        let rows: Vec<String> = changes
+            .iter()
+            .map(|c| format!("{} {} {:?}", c.kind, c.logical_id, c.element))
+            .collect();
+        format!("drawn: {} | before: {:?}\n", rows.join(", "), before)
+    };
+    let outcome = runtime.block_on(async {
+        let mut ctx = Ctx {
+            options: &options,
+            out: &mut out,
+            phase: &phase,
+            backoff: NO_WAIT,
+            answers: None,
+        };
+        run_diff(fake, &mut ctx, &file(), TEMPLATE, Some(&view)).await
+    });
+    (outcome, String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn a_viewed_diff_prints_only_the_view_of_the_classified_changes() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    *fake.deployed_template.borrow_mut() =
+        TEMPLATE.replace("\"Element\": \"DB2\"", "\"Element\": \"Old\"");
+    fake.change_sets.borrow_mut().push_back(complete(vec![
+        change("Modify", "Db", "AWS::RDS::DBInstance", Some("True")),
+        change("Remove", "Gone", "AWS::SQS::Queue", None),
+    ]));
+    let (outcome, out) = diff_viewed(&fake);
+    assert_eq!(outcome.code, EXIT_OK);
+    assert_eq!(
+        out,
+        "drawn: replace Db Some(\"DB2\"), remove Gone None | before: {\"Old\", \"W\"}\n"
+    );
+    assert_eq!(fake.count("DeleteChangeSet"), 1);
+
+    // Nothing to change: the diagram as it stands; a new stack: everything added.
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.change_sets.borrow_mut().push_back(complete(vec![]));
+    let (_, out) = diff_viewed(&fake);
+    assert_eq!(out, "drawn:  | before: {\"DB2\", \"W\"}\n");
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(None);
+    let (_, out) = diff_viewed(&fake);
+    assert_eq!(
+        out,
+        "drawn: add Db Some(\"DB2\"), add Rule Some(\"W\"), add Web Some(\"W\") | before: {}\n"
+    );
+}
