@@ -205,6 +205,9 @@ fn diagrams_that_do_not_compile_are_a_user_error_with_nothing_on_stdout() {
         assert_eq!(text(&out.stdout), "");
         assert!(text(&out.stderr).contains("README.md:11:"), "{}", text(&out.stderr));
     }
+    let no_folder = run(&dir, &["check", "README.md", "--templates", "templates"]);
+    assert_eq!(no_folder.status.code(), Some(1));
+    assert!(text(&no_folder.stderr).contains("the templates folder `templates` does not exist"));
     let missing = run(&dir, &["check", "nowhere"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("cannot read `nowhere`"), "{}", text(&missing.stderr));

@@ -191,6 +191,18 @@ pub fn run(request: &Request) -> Outcome {
         outcome.diagnostics.push((file, vec![d]));
         outcome.code = EXIT_USER_ERROR;
     };
+    if let Some(dir) = request.templates.as_ref().filter(|d| !d.is_dir()) {
+        let d = Diagnostic::error(
+            "m2a::check::templates",
+            format!("the templates folder `{}` does not exist", dir.display()),
+        )
+        .with_help(format!(
+            "create it and write the templates: mkdir -p {0} && mermaid2aws compile FILE -o {0}",
+            dir.display()
+        ));
+        fail(&mut outcome, SourceFile::new("check", ""), d);
+        return outcome;
+    }
     let paths = match discover::files(&request.paths) {
         Ok(paths) => paths,
         Err(d) => {
@@ -601,15 +613,20 @@ pub fn render_text(report: &Report, verbose: bool) -> String {
                     out.push_str(&format!("{head}: stack `{}` in sync\n", s.name))
                 }
                 StackStatus::InSync => {}
-                StackStatus::Missing => {
-                    out.push_str(&format!("{head}: stack `{}` does not exist\n", s.name))
-                }
+                StackStatus::Missing => out.push_str(&format!(
+                    "{head}: stack `{}` does not exist\n  deploy it with: mermaid2aws deploy {} --stack-name {}\n",
+                    s.name, d.file, s.name
+                )),
                 StackStatus::OutOfSync => {
                     out.push_str(&format!("{head}: stack `{}` runs another template; deploying the diagram would change:\n", s.name));
                     out.push_str(&indent(&compare::render_text(&TemplateDiff {
                         resources: s.changes.clone(),
                         other: s.other.clone(),
                     })));
+                    out.push_str(&format!(
+                        "  see the change set with: mermaid2aws diff {} --stack-name {}\n",
+                        d.file, s.name
+                    ));
                 }
             }
             if let Some(drift) = &s.drift {
