@@ -928,9 +928,11 @@ async fn run_destroy(cloud: &impl Cloud, ctx: &mut Ctx<'_>) -> Outcome {
         stack.status,
         deployed.resources.len()
     ));
-    if kept.is_empty() {
+    let volumes: Vec<(&String, &changes::ResourceMeta)> =
+        deployed.resources.iter().filter(|(_, m)| m.keeps_volumes).collect();
+    if kept.is_empty() && volumes.is_empty() {
         ctx.say("no resource is kept by a DeletionPolicy: everything is deleted");
-    } else {
+    } else if !kept.is_empty() {
         ctx.say("kept by their DeletionPolicy (they stay, and cost, after the stack is gone):");
         for (id, meta) in &kept {
             let policy = meta.deletion_policy.as_deref().unwrap_or_default();
@@ -942,6 +944,18 @@ async fn run_destroy(cloud: &impl Cloud, ctx: &mut Ctx<'_>) -> Outcome {
             ctx.say(&format!(
                 "  {id}  {}  {what}  {} {}",
                 meta.resource_type,
+                meta.element.as_deref().unwrap_or("-"),
+                meta.source.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    if !volumes.is_empty() {
+        ctx.say(
+            "kept after their instance is deleted (DeleteOnTermination: false), with the data:",
+        );
+        for (id, meta) in &volumes {
+            ctx.say(&format!(
+                "  EBS volumes of {id}  {} {}",
                 meta.element.as_deref().unwrap_or("-"),
                 meta.source.as_deref().unwrap_or("-")
             ));
