@@ -377,7 +377,7 @@ fn seed_iaas_diagram_comes_up_whole_and_a_redeploy_reports_no_changes() {
     assert_eq!(diff.status.code(), Some(0), "{}", stderr(&diff));
     let out = stdout(&diff);
     let line = seed.lines().position(|l| l.contains("http 8080")).unwrap() + 1;
-    assert!(out.contains(&format!("add     SG2FromSG19090Ingress")), "{out}");
+    assert!(out.contains("add     SG2FromSG19090Ingress"), "{out}");
     assert!(
         out.lines().any(|l| l.starts_with("remove  SG2FromSG18080Ingress")
             && l.contains(&format!("seed-iaas.mmd:{line}:"))),
