@@ -143,6 +143,9 @@ impl Cloud for Aws {
             .create_change_set()
             .stack_name(&req.stack_name)
             .change_set_name(&req.change_set_name)
+            // A retried call (the SDK retries 5xx) whose first attempt went through gets the
+            // same change set back instead of "already exists".
+            .client_token(&req.change_set_name)
             .description("mermaid2aws deploy")
             .set_parameters(Some(parameters))
             .capabilities(Capability::CapabilityIam)

@@ -506,7 +506,9 @@ async fn make_change_set(
         .map_or(0, |d| d.as_secs());
     let request = ChangeSetRequest {
         stack_name: ctx.options.stack_name.clone(),
-        change_set_name: format!("mermaid2aws-{stamp}"),
+        // Unique per run (two runs in the same second differ by process id); also the
+        // request's client token.
+        change_set_name: format!("mermaid2aws-{stamp}-{}", std::process::id()),
         change_set_type,
         template: source,
         parameters,
