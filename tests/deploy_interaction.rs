@@ -104,8 +104,7 @@ fn on_a_terminal_each_resource_has_a_live_line_that_ends_in_its_final_state() {
     for resource in ["Vpc", "S3Bucket"] {
         let last = shown
             .split(['\r', '\n'])
-            .filter(|l| l.contains(&format!("{resource} ")) && l.contains("CREATE_"))
-            .last()
+            .rfind(|l| l.contains(&format!("{resource} ")) && l.contains("CREATE_"))
             .unwrap_or_default()
             .to_string();
         assert!(last.contains("✓") && last.contains("CREATE_COMPLETE"), "{resource}: {last:?}");
