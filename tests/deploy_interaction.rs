@@ -169,3 +169,31 @@ fn a_change_set_created_although_its_answer_was_lost_is_not_made_twice() {
     assert!(token.is_some() && token == creates[1].params.get("ClientToken"), "{creates:?}");
     assert_eq!(cfn.change_sets().len(), 1, "one change set: {:?}", cfn.change_sets());
 }
+
+#[test]
+fn an_sso_profile_without_a_login_is_one_clear_error_before_any_call() {
+    let cfn = ScriptedCfn::start(Scenario::default());
+    let home = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sso-home");
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).unwrap();
+    let config = home.join("config");
+    std::fs::write(
+        &config,
+        "[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Deployer\nregion = us-east-1\n\n[sso-session corp]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n",
+    )
+    .unwrap();
+    let output = command(&cfn, env!("CARGO_BIN_EXE_mermaid2aws"))
+        .args(["diff", "diagrams/seed-iaas.mmd", "--stack-name", STACK, "--profile", "dev"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", &config)
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    let err = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("no AWS credentials") && err.contains("SSO token"), "{err}");
+    assert!(err.contains("aws sso login --profile dev"), "{err}");
+    assert!(output.stdout.is_empty(), "no output on error: {}", text(&output.stdout));
+    assert!(cfn.requests().is_empty(), "no call was made: {:?}", cfn.requests());
+}

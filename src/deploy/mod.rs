@@ -282,8 +282,7 @@ fn run(connection: &Connection, options: &Options, out: &mut dyn Write, job: Job
             Ok(cloud) => cloud,
             Err(err) => {
                 return Outcome::refused(
-                    Diagnostic::error("m2a::deploy::config", err)
-                        .with_help("set AWS_REGION (or a profile's region), or pass --region"),
+                    Diagnostic::error("m2a::deploy::config", err.message).with_help(err.help),
                 );
             }
         };
