@@ -244,7 +244,7 @@ fn seed_iaas_template_does_the_seed_steps() {
     for name in ["redis.app.internal", "sql.app.internal", "kafka.app.internal"] {
         assert!(records.iter().any(|r| r == name), "no record {name} in {records:?}");
     }
-    let app = user_data("ASGLaunchTemplate");
+    let app = asg_launch["UserData"].to_string();
     for var in ["REDIS_HOST", "SQL_HOST", "KAFKA_HOST"] {
         assert!(app.contains(var), "the app instances are not told {var}");
     }
