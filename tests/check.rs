@@ -236,6 +236,7 @@ fn folders_are_walked_skipping_target_and_hidden_folders() {
         ("docs/notes.txt", "graph LR\n  A[(\n"),
         ("CHANGELOG.md", "# Changes\n\nNo diagram here.\n"),
         ("docs/sequence.md", "```mermaid\nsequenceDiagram\n  A->>B: hi\n```\n"),
+        ("docs/pets.mmd", "pie title Pets\n  \"Dogs\" : 3\n"),
     ] {
         std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
         std::fs::write(dir.join(path), body).unwrap();
@@ -301,4 +302,26 @@ fn no_network_without_a_stack() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
+}
+
+/// A stack named without a region (or credentials) is the user's to fix: exit 1, no call made.
+#[test]
+fn a_stack_without_a_region_is_a_user_error() {
+    let dir = repo("no-region");
+    std::fs::write(dir.join("one.mmd"), "graph LR\n    Q[SQS queue]\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
+        .args(["check", "one.mmd", "--stack-name", "shop"])
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no AWS region is set"), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
 }

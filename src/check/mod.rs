@@ -1,8 +1,8 @@
 //! `check`: is every diagram, its committed template and its deployed stack in agreement?
 //!
 //! 1. Every infrastructure diagram of the files named (folders are walked) parses and compiles;
-//!    warnings are shown, and with `strict` they fail the check. Markdown without any
-//!    infrastructure diagram is prose: skipped.
+//!    warnings are shown, and with `strict` they fail the check. A file without any
+//!    infrastructure diagram (prose, a sequence diagram) is skipped.
 //! 2. With a templates folder, each diagram's committed template is byte-for-byte what the
 //!    diagram compiles to today (compile output is deterministic). The template a diagram maps to
 //!    is the one `compile FILE -o DIR` writes: `DIR/<name>.json` (or `.yaml`), named by
@@ -235,7 +235,8 @@ pub fn run(request: &Request) -> Outcome {
                     outcome.diagnostics.push((file.clone(), found));
                 }
             }
-            // Prose without a diagram (a CHANGELOG, say) has nothing to check.
+            // Prose without a diagram (a CHANGELOG, say), or a diagram of another kind (a sequence
+            // diagram), has no infrastructure to check.
             Err(found) if matches!(found.as_slice(), [d] if d.code == "m2a::extract::no_diagram") =>
                 {}
             Err(found) => {
@@ -324,8 +325,13 @@ pub fn run(request: &Request) -> Outcome {
                 }
             }
             Err(d) => {
+                // No region or credentials is the user's to fix; a failed call is AWS's answer.
+                outcome.code = if d.code == "m2a::deploy::config" {
+                    EXIT_USER_ERROR
+                } else {
+                    EXIT_DEPLOY_FAILED
+                };
                 outcome.diagnostics.push((SourceFile::new("check", ""), vec![d]));
-                outcome.code = EXIT_DEPLOY_FAILED;
                 return outcome;
             }
         }

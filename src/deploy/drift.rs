@@ -46,7 +46,7 @@ const DRIFT_DEADLINE: Duration = Duration::from_secs(600);
 
 /// Read each named stack (and detect its drift with `drift`). The connection is built here,
 /// so nothing touches the network unless a stack is named. `Err` is a diagnostic of a failed
-/// call or of a missing configuration.
+/// call (`m2a::deploy::api`) or of a missing configuration (`m2a::deploy::config`).
 pub fn inspect_stacks(
     names: &[String],
     drift: bool,
@@ -58,8 +58,7 @@ pub fn inspect_stacks(
         .map_err(|err| Diagnostic::bug(format!("no async runtime: {err}")))?;
     runtime.block_on(async {
         let cloud = aws::connect(connection).await.map_err(|err| {
-            Diagnostic::error("m2a::deploy::config", err)
-                .with_help("set AWS_REGION (or a profile's region), or pass --region")
+            Diagnostic::error("m2a::deploy::config", err.message).with_help(err.help)
         })?;
         let mut states = Vec::new();
         for name in names {

@@ -291,8 +291,7 @@ fn run(connection: &Connection, options: &Options, out: &mut dyn Write, job: Job
             Ok(cloud) => cloud,
             Err(err) => {
                 return Outcome::refused(
-                    Diagnostic::error("m2a::deploy::config", err)
-                        .with_help("set AWS_REGION (or a profile's region), or pass --region"),
+                    Diagnostic::error("m2a::deploy::config", err.message).with_help(err.help),
                 );
             }
         };
@@ -515,7 +514,9 @@ async fn make_change_set(
         .map_or(0, |d| d.as_secs());
     let request = ChangeSetRequest {
         stack_name: ctx.options.stack_name.clone(),
-        change_set_name: format!("mermaid2aws-{stamp}"),
+        // Unique per run (two runs in the same second differ by process id); also the
+        // request's client token.
+        change_set_name: format!("mermaid2aws-{stamp}-{}", std::process::id()),
         change_set_type,
         template: source,
         parameters,
@@ -966,9 +967,11 @@ async fn run_destroy(cloud: &impl Cloud, ctx: &mut Ctx<'_>) -> Outcome {
         stack.status,
         deployed.resources.len()
     ));
-    if kept.is_empty() {
+    let volumes: Vec<(&String, &changes::ResourceMeta)> =
+        deployed.resources.iter().filter(|(_, m)| m.keeps_volumes).collect();
+    if kept.is_empty() && volumes.is_empty() {
         ctx.say("no resource is kept by a DeletionPolicy: everything is deleted");
-    } else {
+    } else if !kept.is_empty() {
         ctx.say("kept by their DeletionPolicy (they stay, and cost, after the stack is gone):");
         for (id, meta) in &kept {
             let policy = meta.deletion_policy.as_deref().unwrap_or_default();
@@ -980,6 +983,18 @@ async fn run_destroy(cloud: &impl Cloud, ctx: &mut Ctx<'_>) -> Outcome {
             ctx.say(&format!(
                 "  {id}  {}  {what}  {} {}",
                 meta.resource_type,
+                meta.element.as_deref().unwrap_or("-"),
+                meta.source.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    if !volumes.is_empty() {
+        ctx.say(
+            "kept after their instance is deleted (DeleteOnTermination: false), with the data:",
+        );
+        for (id, meta) in &volumes {
+            ctx.say(&format!(
+                "  EBS volumes of {id}  {} {}",
                 meta.element.as_deref().unwrap_or("-"),
                 meta.source.as_deref().unwrap_or("-")
             ));

@@ -160,6 +160,8 @@ pub enum FaultKind {
     Throttling,
     /// 500 `InternalFailure`, 502/503/504 `ServiceUnavailable`.
     ServerError(u16),
+    /// The call takes effect, then its answer is lost: a 500 or 503 as above.
+    LostAnswer(u16),
 }
 
 /// The next `count` calls of `action` fail with `kind`; with `after`, only calls made after
@@ -182,6 +184,17 @@ impl Fault {
             action: action.to_string(),
             count,
             kind: FaultKind::ServerError(status),
+            after: None,
+        }
+    }
+
+    /// The next `count` calls of `action` take effect, but answer `status` (503: the answer
+    /// was lost on the way back).
+    pub fn lost_answer(action: &str, count: usize, status: u16) -> Self {
+        Fault {
+            action: action.to_string(),
+            count,
+            kind: FaultKind::LostAnswer(status),
             after: None,
         }
     }
@@ -562,6 +575,8 @@ struct ChangeSet {
     capabilities: Vec<String>,
     /// `OnStackFailure` of a CREATE change set.
     on_stack_failure: Option<String>,
+    /// `ClientToken`: a retried call with the same token gets this change set back.
+    client_token: Option<String>,
     executed: bool,
     deleted: bool,
 }
@@ -757,16 +772,10 @@ impl State {
             Some(FaultKind::Throttling) => {
                 error_answer(400, "Sender", "Throttling", "Rate exceeded", &request_id)
             }
-            Some(FaultKind::ServerError(status)) => {
-                let (code, message) = if status == 500 {
-                    (
-                        "InternalFailure",
-                        "The request processing has failed because of an unknown error, exception or failure.",
-                    )
-                } else {
-                    ("ServiceUnavailable", "The service is unavailable. Please try again later.")
-                };
-                error_answer(status, "Receiver", code, message, &request_id)
+            Some(FaultKind::ServerError(status)) => server_error(status, &request_id),
+            Some(FaultKind::LostAnswer(status)) => {
+                let _ = self.dispatch(&action, &params, &mut record);
+                server_error(status, &request_id)
             }
             None => match self.dispatch(&action, &params, &mut record) {
                 Ok(result) => Answer { status: 200, body: ok_body(&action, &result, &request_id) },
@@ -878,6 +887,21 @@ impl State {
                 "The scripted endpoint needs TemplateBody (TemplateURL is not read)".to_string(),
             ));
         };
+        let token = p.get("ClientToken").cloned();
+        if let Some(done) = self
+            .change_sets
+            .iter()
+            .find(|c| c.stack_name == stack_name && c.name == name && !c.deleted)
+        {
+            if token.is_some() && done.client_token == token {
+                return Ok(format!("{}{}", el("Id", &done.id), el("StackId", &done.stack_id)));
+            }
+            return Err((
+                400,
+                "AlreadyExistsException",
+                format!("ChangeSet {name} already exists"),
+            ));
+        }
         let existing = self.find_stack(&stack_name);
         let stack_index = match kind.as_str() {
             "CREATE" => match existing {
@@ -967,6 +991,7 @@ impl State {
                 .collect(),
             capabilities: member_list(p, "Capabilities"),
             on_stack_failure: p.get("OnStackFailure").cloned(),
+            client_token: token,
             executed: false,
             deleted: false,
         };
@@ -1555,6 +1580,18 @@ fn ok_body(action: &str, result: &Option<String>, request_id: &str) -> String {
     format!(
         "<{action}Response xmlns=\"{XMLNS}\">{result}<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
     )
+}
+
+fn server_error(status: u16, request_id: &str) -> Answer {
+    let (code, message) = if status == 500 {
+        (
+            "InternalFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+        )
+    } else {
+        ("ServiceUnavailable", "The service is unavailable. Please try again later.")
+    };
+    error_answer(status, "Receiver", code, message, request_id)
 }
 
 fn error_answer(status: u16, kind: &str, code: &str, message: &str, request_id: &str) -> Answer {
