@@ -96,7 +96,8 @@ enum Command {
     /// between two revisions of a diagram (`diff OLD NEW`, no AWS).
     Diff(DiffArgs),
     /// Check that diagrams compile and agree with their committed templates and deployed
-    /// stacks. Exit 0 in sync, 1 user error (or a warning with --strict), 3 out of sync.
+    /// stacks. Exit 0 in sync, 1 user error (or a warning with --strict), 2 an AWS call
+    /// failed, 3 out of sync.
     Check(CheckArgs),
     /// Delete a stack, saying first which resources its DeletionPolicy keeps.
     #[cfg(feature = "deploy")]

@@ -101,7 +101,10 @@ pub fn compare_templates(old: &Value, new: &Value) -> TemplateDiff {
             None => changes.push(resource_change(ChangeKind::Add, id, n, describe(n))),
             Some(o) if o != n => {
                 let mut details = Vec::new();
-                diff_values("", o, n, &mut details);
+                match moved_only(o, n) {
+                    Some(moved) => details.push(moved),
+                    None => diff_values("", o, n, &mut details),
+                }
                 changes.push(resource_change(ChangeKind::Modify, id, n, details));
             }
             Some(_) => {}
@@ -179,6 +182,17 @@ fn strip_locations(text: &str, file: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `moved from a.mmd:3:5 to a.mmd:4:5` when two versions of a resource differ only in the
+/// locations they record (its element's line moved), so that is said once, not per string.
+fn moved_only(old: &Value, new: &Value) -> Option<String> {
+    let source = |r: &Value| r["Metadata"]["Mermaid2Aws"]["Source"].as_str().map(str::to_string);
+    let (from, to) = (source(old)?, source(new)?);
+    let file = |s: &str| s.rsplitn(3, ':').nth(2).map(str::to_string);
+    let (old_file, new_file) = (file(&from)?, file(&to)?);
+    (without_locations(old, &old_file) == without_locations(new, &new_file))
+        .then(|| format!("moved from {from} to {to}"))
 }
 
 fn resource_change(kind: ChangeKind, id: &str, r: &Value, details: Vec<String>) -> ResourceChange {
@@ -521,6 +535,14 @@ mod tests {
         assert_eq!(diff.resources[0].source.as_deref(), Some("new.mmd:9:3"));
         assert_eq!(diff.resources[0].details, ["Properties.FromPort: 5432 -> 6432"]);
         assert_eq!(strip_locations("a.mmd:3 and a.mmd:3:4x", "a.mmd"), "a.mmd:3 and <file>:*x");
+        // Within one file, a resource whose element only moved says so once.
+        let same_file = json!({"Resources": {"Rule": {"Type": "AWS::EC2::SecurityGroupIngress",
+            "Metadata": meta("W", "old.mmd:9:3"),
+            "Properties": {"Description": "W -> DB (tcp/5432) at old.mmd:9:3", "FromPort": 5432}}}});
+        assert_eq!(
+            compare_templates(&old, &same_file).resources[0].details,
+            ["moved from old.mmd:5:1 to old.mmd:9:3"]
+        );
     }
 
     #[test]

@@ -127,7 +127,7 @@ fn a_removed_node_lists_its_resources_as_removed() {
     );
     // The diagram below moved up a line: its template records where each element is.
     assert!(
-        report.contains("Metadata.Mermaid2Aws.Source: \"README.md:19:5\" -> \"README.md:18:5\""),
+        report.contains("~ FFunction  AWS::Lambda::Function  README.md:18:5\n        moved from README.md:19:5 to README.md:18:5\n"),
         "{report}"
     );
 }

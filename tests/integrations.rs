@@ -174,3 +174,47 @@ fn the_github_workflow_gates_on_check_and_posts_the_drawn_change() {
     assert!(block.contains("[\"+ SQS queue\"]:::added"), "{block}");
     support::assert_mermaid_accepts(block);
 }
+
+/// A repository whose README holds the seed's two diagrams (IaaS flowchart, PaaS
+/// architecture-beta) gates its pull requests: in sync passes, an edit fails with the element
+/// and line, and both diagrams' changes are drawn as Mermaid that mermaid-js accepts.
+#[test]
+fn a_readme_holding_the_seed_diagrams_is_gated_and_its_changes_drawn() {
+    let seed = std::fs::read_to_string(support::repo_dir().join("diagrams/seed.md")).unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("integrations").join("seed");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("infra")).unwrap();
+    std::fs::write(dir.join("README.md"), &seed).unwrap();
+    std::fs::write(dir.join("README.base.md"), &seed).unwrap();
+    assert_eq!(mermaid2aws(&dir, &["compile", "README.md", "-o", "infra"]).status.code(), Some(0));
+    let gate = mermaid2aws(&dir, &["check", "README.md", "--templates", "infra"]);
+    assert_eq!(gate.status.code(), Some(0), "{}", text(&gate.stderr));
+
+    let edited = seed
+        .replace("    R <--> K\n", "")
+        .replace("ASG <--> S3[S3 Bucket]", "ASG <--> S3[S3 Bucket]\nASG --> Q[SQS queue]");
+    assert_ne!(edited, seed);
+    std::fs::write(dir.join("README.md"), &edited).unwrap();
+    let gate = mermaid2aws(&dir, &["check", "README.md", "--templates", "infra"]);
+    assert_eq!(gate.status.code(), Some(3));
+    let report = text(&gate.stdout);
+    assert!(report.contains("README.md:5:1 diagram `IaaS implementation`: template infra/iaas-implementation.json is stale"), "{report}");
+    assert!(report.contains("+ QQueue  AWS::SQS::Queue  README.md:"), "{report}");
+    assert!(report.contains("~ KInstance  AWS::EC2::Instance  README.md:36:5\n        moved from README.md:35:5 to README.md:36:5\n"), "{report}");
+    for n in ["1", "2"] {
+        let drawn = mermaid2aws(
+            &dir,
+            &["diff", "README.base.md", "README.md", "--diagram", n, "--format", "mermaid"],
+        );
+        assert_eq!(drawn.status.code(), Some(0), "{}", text(&drawn.stderr));
+        let drawn = text(&drawn.stdout);
+        if n == "1" {
+            assert!(drawn.contains("[\"+ SQS queue\"]:::added"), "{drawn}");
+            assert!(
+                drawn.contains("-.-|\"-\"|") || drawn.contains("-.->|\"-\"|"),
+                "the removed R--K edge: {drawn}"
+            );
+        }
+        support::assert_mermaid_accepts(&drawn);
+    }
+}
