@@ -265,6 +265,9 @@ fn folders_are_walked_skipping_target_and_hidden_folders() {
 #[test]
 fn stacks_need_one_diagram_or_a_mapping() {
     let dir = repo("stack-args");
+    let drift = run(&dir, &["check", "README.md", "--drift"]);
+    assert_eq!(drift.status.code(), Some(1));
+    assert!(text(&drift.stderr).contains("--drift needs a stack"), "{}", text(&drift.stderr));
     let out = run(&dir, &["check", "README.md", "--stack-name", "shop"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);

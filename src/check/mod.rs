@@ -203,6 +203,14 @@ pub fn run(request: &Request) -> Outcome {
         fail(&mut outcome, SourceFile::new("check", ""), d);
         return outcome;
     }
+    if request.drift && request.stack_name.is_none() && request.stacks_file.is_none() {
+        let d = Diagnostic::error("m2a::check::stacks", "--drift needs a stack to look at")
+            .with_help(
+                "name it with --stack-name NAME, or map diagrams to stacks with --stacks FILE",
+            );
+        fail(&mut outcome, SourceFile::new("check", ""), d);
+        return outcome;
+    }
     let paths = match discover::files(&request.paths) {
         Ok(paths) => paths,
         Err(d) => {
