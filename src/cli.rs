@@ -158,7 +158,8 @@ enum DiffFormat {
 /// `check PATH...`.
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
-    /// Files, or folders to walk for .md, .markdown, .mmd and .mermaid files.
+    /// Files, or folders to walk for .md, .markdown, .mmd and .mermaid files (skipping
+    /// target/, node_modules/ and hidden folders).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// The folder of committed templates, named as `compile FILE -o DIR` names them.

@@ -1,5 +1,6 @@
 //! Which files `check` reads: the files named, and every Markdown and Mermaid file under the
-//! folders named, in sorted order; `target/` and hidden folders (`.git`...) are skipped.
+//! folders named, in sorted order; `target/`, `node_modules/` and hidden folders (`.git`...)
+//! are skipped.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -72,9 +73,16 @@ mod tests {
     fn folders_are_walked_sorted_skipping_target_and_hidden_folders() {
         let dir = std::env::temp_dir().join(format!("m2a-discover-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        for f in
-            ["b.md", "a.mmd", "notes.txt", "sub/c.mermaid", "target/x.md", ".git/y.md", "sub/D.MD"]
-        {
+        for f in [
+            "b.md",
+            "a.mmd",
+            "notes.txt",
+            "sub/c.mermaid",
+            "target/x.md",
+            ".git/y.md",
+            "sub/D.MD",
+            "node_modules/p/README.md",
+        ] {
             let path = dir.join(f);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, "").unwrap();
