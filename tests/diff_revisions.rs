@@ -149,3 +149,28 @@ fn diff_needs_a_stack_or_a_new_revision_not_both() {
         assert_eq!(text(&out.stdout), "");
     }
 }
+
+/// Every example diagram, drawn all added and all removed, parses the same in mermaid-js and
+/// in our parser.
+#[test]
+fn every_example_diagram_is_drawn_as_mermaid_that_mermaid_accepts() {
+    let base = "graph LR\n    Q[SQS queue]\n";
+    let dir = workdir("examples", &[("base.mmd", base)]);
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(support::repo_dir().join("diagrams"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mmd"))
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 5, "{examples:?}");
+    for example in &examples {
+        let example = example.to_str().unwrap();
+        for (old, new) in [("base.mmd", example), (example, "base.mmd")] {
+            let out = run(&dir, &["diff", old, new, "--format", "mermaid"]);
+            assert_eq!(out.status.code(), Some(0), "{old} -> {new}: {}", text(&out.stderr));
+            let drawn = text(&out.stdout);
+            assert!(drawn.contains(":::added") && drawn.contains(":::removed"), "{drawn}");
+            support::assert_mermaid_accepts(&drawn);
+        }
+    }
+}
