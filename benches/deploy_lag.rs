@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use scripted_cfn::{Request, Scenario, ScriptedCfn, ScriptedEvent, ev};
+use scripted_cfn::{Request, Scenario, ScriptedCfn, ScriptedEvent, aws_client_env, ev};
 
 const STACK: &str = "shop";
 const DIAGRAM: &str = "diagrams/seed-iaas.mmd";
@@ -71,19 +71,11 @@ struct Run {
 /// Start a fresh endpoint, run `tool` (made by `command` for the endpoint's URL) against it.
 fn run(tool: &str, completes: Duration, command: impl FnOnce(&str) -> Command) -> Run {
     let cfn = ScriptedCfn::start(scenario(completes));
-    let mut child = command(&cfn.url)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
+    let mut command = command(&cfn.url);
+    let mut child = aws_client_env(&mut command, &cfn.url)
+        // aws-cli reads the region from AWS_DEFAULT_REGION, and pages its output otherwise.
         .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", &cfn.url)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
         .env("AWS_PAGER", "")
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -7,7 +7,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use support::scripted_cfn::{Change, Replacement, Scenario, ScriptedCfn, ScriptedDrift};
+use support::scripted_cfn::{
+    Change, Replacement, Scenario, ScriptedCfn, ScriptedDrift, aws_client_env,
+};
 
 const STACK: &str = "shop";
 const CERT: &str = "ALBCertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c";
@@ -24,19 +26,9 @@ fn workdir(name: &str) -> PathBuf {
 }
 
 fn run(dir: &Path, cfn: &ScriptedCfn, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
+    let out = aws_client_env(&mut Command::new(env!("CARGO_BIN_EXE_mermaid2aws")), &cfn.url)
         .args(args)
         .current_dir(dir)
-        .env("AWS_ENDPOINT_URL", &cfn.url)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_DEFAULT_PROFILE")
         .stdin(Stdio::null())
         .output()
         .unwrap();

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::scripted_cfn::{Fault, Request, Scenario, ScriptedCfn, ev};
+use support::scripted_cfn::{Fault, Request, Scenario, ScriptedCfn, aws_client_env, ev};
 
 const STACK: &str = "shop";
 const CERT: &str = "ELBCertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c";
@@ -20,19 +20,8 @@ const DEADLINE: Duration = Duration::from_secs(120);
 /// The binary against `cfn`, with dummy credentials and no AWS configuration of this machine.
 fn command(cfn: &ScriptedCfn, program: &str) -> Command {
     let mut command = Command::new(program);
-    command
+    aws_client_env(&mut command, &cfn.url)
         .current_dir(support::repo_dir())
-        .env("AWS_ENDPOINT_URL", &cfn.url)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_DEFAULT_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_DEFAULT_REGION")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::scripted_cfn::{
-    Change, Fault, Replacement, Request, RequestLog, Scenario, ScriptedCfn, ScriptedEvent, ev,
-    stack_ev,
+    Change, Fault, Replacement, Request, RequestLog, Scenario, ScriptedCfn, ScriptedEvent,
+    aws_client_env, ev, stack_ev,
 };
 
 const STACK: &str = "shop";
@@ -48,21 +48,9 @@ impl Run {
 
 /// Run `mermaid2aws ARGS` against `cfn`, with no terminal and only the endpoint's address.
 fn run(cfn: &ScriptedCfn, args: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
+    let mut child = aws_client_env(&mut Command::new(env!("CARGO_BIN_EXE_mermaid2aws")), &cfn.url)
         .args(args)
         .current_dir(support::repo_dir())
-        .env("AWS_ENDPOINT_URL", &cfn.url)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_DEFAULT_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_DEFAULT_REGION")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

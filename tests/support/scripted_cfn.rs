@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -1678,6 +1679,24 @@ fn civil(time: SystemTime) -> (i64, u32, u32, u32, u32, u32, u32) {
         (rem % 60) as u32,
         since.subsec_millis(),
     )
+}
+
+/// Point an AWS client process (mermaid2aws, aws-cli) at the endpoint `url` and nothing
+/// else: dummy credentials, us-east-1, and none of this machine's AWS configuration.
+pub fn aws_client_env<'a>(command: &'a mut Command, url: &str) -> &'a mut Command {
+    command
+        .env("AWS_ENDPOINT_URL", url)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_DEFAULT_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_DEFAULT_REGION")
 }
 
 /// ISO 8601 with milliseconds, as CloudFormation writes timestamps.
