@@ -4,6 +4,7 @@
 //! sections in CloudFormation's conventional order, resources by logical id), so the same
 //! diagram gives byte-identical templates. CloudFormation's limits are checked here.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::diagnostic::Diagnostic;
@@ -29,6 +30,60 @@ pub const MAX_S3_BODY: usize = 1_000_000;
 
 /// The template as JSON, in CloudFormation's conventional section order.
 pub fn template(stack: &Stack) -> Value {
+    serde_json::to_value(Template(stack)).unwrap_or(Value::Null)
+}
+
+/// The template, serialized straight from the stack: the same text as [`template`]'s value,
+/// without first copying every resource's properties into it (on a large diagram the copy
+/// and freeing it again cost as much as writing the text).
+struct Template<'a>(&'a Stack);
+
+impl Serialize for Template<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let stack = self.0;
+        let (head, outputs) = sections(stack);
+        let mut map = serializer.serialize_map(Some(head.len() + 1 + outputs.len()))?;
+        for (key, value) in &head {
+            map.serialize_entry(key, value)?;
+        }
+        map.serialize_entry("Resources", &Resources(stack))?;
+        for (key, value) in &outputs {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// The `Resources` section: each resource's attributes, then its properties, borrowed.
+struct Resources<'a>(&'a Stack);
+
+impl Serialize for Resources<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let resources = &self.0.resources;
+        let mut map = serializer.serialize_map(Some(resources.len()))?;
+        for (id, r) in resources {
+            map.serialize_entry(id, &ResourceEntry(r))?;
+        }
+        map.end()
+    }
+}
+
+struct ResourceEntry<'a>(&'a crate::ir::infra::Resource);
+
+impl Serialize for ResourceEntry<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let attributes = attributes(self.0);
+        let mut map = serializer.serialize_map(Some(attributes.len() + 1))?;
+        for (key, value) in &attributes {
+            map.serialize_entry(key, value)?;
+        }
+        map.serialize_entry("Properties", &self.0.properties)?;
+        map.end()
+    }
+}
+
+/// The sections before `Resources` and the one after it, as values (they are small).
+fn sections(stack: &Stack) -> (Map<String, Value>, Map<String, Value>) {
     let mut t = Map::new();
     t.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
     t.insert("Description".into(), json!(truncate(&stack.description, 1024)));
@@ -60,47 +115,7 @@ pub fn template(stack: &Stack) -> Value {
     if !stack.conditions.is_empty() {
         t.insert("Conditions".into(), json!(stack.conditions));
     }
-    let resources: Map<String, Value> = stack
-        .resources
-        .iter()
-        .map(|(id, r)| {
-            let mut v = Map::new();
-            v.insert("Type".into(), json!(r.kind));
-            if let Some(c) = &r.condition {
-                v.insert("Condition".into(), json!(c));
-            }
-            if !r.depends_on.is_empty() {
-                let mut deps = r.depends_on.clone();
-                deps.sort();
-                deps.dedup();
-                v.insert("DependsOn".into(), json!(deps));
-            }
-            if let Some(p) = &r.deletion_policy {
-                v.insert("DeletionPolicy".into(), json!(p));
-            }
-            if let Some(p) = &r.update_replace_policy {
-                v.insert("UpdateReplacePolicy".into(), json!(p));
-            }
-            let mut meta = Map::new();
-            meta.insert(
-                "Mermaid2Aws".into(),
-                json!({"Element": r.origin.element, "Source": r.origin.source}),
-            );
-            let checkov: Vec<Value> = r
-                .suppressions
-                .iter()
-                .filter(|s| s.tool == "checkov")
-                .map(|s| json!({"id": s.id, "comment": s.reason}))
-                .collect();
-            if !checkov.is_empty() {
-                meta.insert("checkov".into(), json!({"skip": checkov}));
-            }
-            v.insert("Metadata".into(), Value::Object(meta));
-            v.insert("Properties".into(), r.properties.clone());
-            (id.clone(), Value::Object(v))
-        })
-        .collect();
-    t.insert("Resources".into(), Value::Object(resources));
+    let mut after = Map::new();
     if !stack.outputs.is_empty() {
         let outputs: Map<String, Value> = stack
             .outputs
@@ -115,15 +130,53 @@ pub fn template(stack: &Stack) -> Value {
                 (name.clone(), Value::Object(v))
             })
             .collect();
-        t.insert("Outputs".into(), Value::Object(outputs));
+        after.insert("Outputs".into(), Value::Object(outputs));
     }
-    Value::Object(t)
+    (t, after)
+}
+
+/// A resource's attributes before `Properties`: type, condition, dependencies, policies and
+/// metadata.
+fn attributes(r: &crate::ir::infra::Resource) -> Map<String, Value> {
+    let mut v = Map::new();
+    v.insert("Type".into(), json!(r.kind));
+    if let Some(c) = &r.condition {
+        v.insert("Condition".into(), json!(c));
+    }
+    if !r.depends_on.is_empty() {
+        let mut deps = r.depends_on.clone();
+        deps.sort();
+        deps.dedup();
+        v.insert("DependsOn".into(), json!(deps));
+    }
+    if let Some(p) = &r.deletion_policy {
+        v.insert("DeletionPolicy".into(), json!(p));
+    }
+    if let Some(p) = &r.update_replace_policy {
+        v.insert("UpdateReplacePolicy".into(), json!(p));
+    }
+    let mut meta = Map::new();
+    meta.insert(
+        "Mermaid2Aws".into(),
+        json!({"Element": r.origin.element, "Source": r.origin.source}),
+    );
+    let checkov: Vec<Value> = r
+        .suppressions
+        .iter()
+        .filter(|s| s.tool == "checkov")
+        .map(|s| json!({"id": s.id, "comment": s.reason}))
+        .collect();
+    if !checkov.is_empty() {
+        meta.insert("checkov".into(), json!({"skip": checkov}));
+    }
+    v.insert("Metadata".into(), Value::Object(meta));
+    v
 }
 
 /// Render the template. Returns the text and any limit diagnostics (errors for hard limits,
 /// a warning when the body is too big to pass inline).
 pub fn render(stack: &Stack, format: Format, diagram_span: Span) -> (String, Vec<Diagnostic>) {
-    let value = template(stack);
+    let value = Template(stack);
     let text = match format {
         Format::Json => {
             let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
