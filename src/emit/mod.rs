@@ -174,16 +174,28 @@ fn attributes(r: &crate::ir::infra::Resource) -> Map<String, Value> {
 }
 
 /// Render the template. Returns the text and any limit diagnostics (errors for hard limits,
-/// a warning when the body is too big to pass inline).
+/// a warning when the body is too big to pass inline). When there are more resources,
+/// parameters or outputs than CloudFormation allows, the template can never be used: its
+/// size is still reported, but it is measured without keeping the text (an empty string is
+/// returned), which on a very large diagram saves hundreds of megabytes.
 pub fn render(stack: &Stack, format: Format, diagram_span: Span) -> (String, Vec<Diagnostic>) {
     let value = Template(stack);
-    let text = match format {
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
-            s.push('\n');
-            s
-        }
-        Format::Yaml => yaml_serde::to_string(&value).unwrap_or_default(),
+    let over_count = stack.resources.len() > MAX_RESOURCES
+        || stack.parameters.len() > MAX_PARAMETERS
+        || stack.outputs.len() > MAX_OUTPUTS;
+    let (text, len) = if over_count {
+        (String::new(), rendered_len(&value, format))
+    } else {
+        let text = match format {
+            Format::Json => {
+                let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
+                s.push('\n');
+                s
+            }
+            Format::Yaml => yaml_serde::to_string(&value).unwrap_or_default(),
+        };
+        let len = text.len();
+        (text, len)
     };
     let mut diagnostics = Vec::new();
     let mut limit = |what: &str, count: usize, max: usize| {
@@ -198,14 +210,13 @@ pub fn render(stack: &Stack, format: Format, diagram_span: Span) -> (String, Vec
     limit("resources", stack.resources.len(), MAX_RESOURCES);
     limit("parameters", stack.parameters.len(), MAX_PARAMETERS);
     limit("outputs", stack.outputs.len(), MAX_OUTPUTS);
-    limit("bytes", text.len(), MAX_S3_BODY);
-    if text.len() > MAX_INLINE_BODY && text.len() <= MAX_S3_BODY {
+    limit("bytes", len, MAX_S3_BODY);
+    if len > MAX_INLINE_BODY && len <= MAX_S3_BODY {
         diagnostics.push(
             Diagnostic::warning(
                 "m2a::emit::large_template",
                 format!(
-                    "the template is {} bytes; more than {MAX_INLINE_BODY} cannot be sent inline",
-                    text.len()
+                    "the template is {len} bytes; more than {MAX_INLINE_BODY} cannot be sent inline"
                 ),
             )
             .with_label(diagram_span, "this diagram")
@@ -215,6 +226,107 @@ pub fn render(stack: &Stack, format: Format, diagram_span: Span) -> (String, Vec
     (text, diagnostics)
 }
 
+/// The length of the rendered template, counted as it is written and not kept.
+fn rendered_len(value: &Template<'_>, format: Format) -> usize {
+    let mut count = ByteCount(0);
+    match format {
+        Format::Json => {
+            let _ = serde_json::to_writer_pretty(&mut count, value);
+            count.0 + 1 // the final line feed
+        }
+        Format::Yaml => {
+            let _ = yaml_serde::to_writer(&mut count, value);
+            count.0
+        }
+    }
+}
+
+/// A writer that only counts bytes.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::infra::{Origin, Resource, Suppression};
+
+    /// A stack of `n` resources with nested properties, metadata and suppressions.
+    fn stack(n: usize) -> Stack {
+        let mut stack = Stack { description: "test ✓".into(), ..Stack::default() };
+        for i in 0..n {
+            stack.resources.insert(
+                format!("Queue{i}"),
+                Resource {
+                    kind: "AWS::SQS::Queue".into(),
+                    properties: json!({"QueueName": {"Fn::Sub": format!("${{AWS::StackName}}-{i}")}, "Tags": [{"Key": "n", "Value": i}]}),
+                    depends_on: vec![format!("Key{i}"), "Key".into(), "Key".into()],
+                    condition: None,
+                    deletion_policy: Some("Retain".into()),
+                    update_replace_policy: None,
+                    suppressions: vec![Suppression {
+                        tool: "checkov".into(),
+                        id: "CKV_AWS_27".into(),
+                        reason: "test".into(),
+                    }],
+                    origin: Origin { element: format!("q{i}"), source: "a.mmd:1:1".into() },
+                },
+            );
+        }
+        stack
+    }
+
+    fn bytes_reported(diagnostics: &[Diagnostic]) -> Option<usize> {
+        diagnostics.iter().find_map(|d| {
+            d.message
+                .strip_prefix("the template has ")?
+                .strip_suffix(" bytes; CloudFormation allows 1000000")?
+                .parse()
+                .ok()
+        })
+    }
+
+    #[test]
+    fn streamed_template_is_the_template_value() {
+        let stack = stack(3);
+        let (text, diagnostics) = render(&stack, Format::Json, Span::default());
+        assert!(diagnostics.is_empty());
+        let mut expected = serde_json::to_string_pretty(&template(&stack)).expect("json");
+        expected.push('\n');
+        assert_eq!(text, expected);
+        let (yaml, _) = render(&stack, Format::Yaml, Span::default());
+        assert_eq!(yaml, yaml_serde::to_string(&template(&stack)).expect("yaml"));
+    }
+
+    /// Over the resource limit the text is not kept, but its size is measured exactly.
+    #[test]
+    fn size_of_an_unusable_template_is_measured_exactly() {
+        let stack = stack(MAX_RESOURCES * 12);
+        for format in [Format::Json, Format::Yaml] {
+            let (text, diagnostics) = render(&stack, format, Span::default());
+            assert!(text.is_empty());
+            assert!(diagnostics.iter().any(|d| d.message.contains("resources")));
+            let full = match format {
+                Format::Json => {
+                    serde_json::to_string_pretty(&template(&stack)).expect("json") + "\n"
+                }
+                Format::Yaml => yaml_serde::to_string(&template(&stack)).expect("yaml"),
+            };
+            assert!(full.len() > MAX_S3_BODY, "the test needs a template over 1 MB");
+            assert_eq!(bytes_reported(&diagnostics), Some(full.len()), "{format:?}");
+        }
+    }
 }
