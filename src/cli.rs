@@ -24,6 +24,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_USER_ERROR: u8 = 1;
 /// Exit code for a deploy (or destroy) that CloudFormation rejected or that failed.
 pub const EXIT_DEPLOY_FAILED: u8 = 2;
+/// Exit code of `check` when a diagram, its committed template or its stack disagree.
+pub const EXIT_OUT_OF_SYNC: u8 = 3;
 /// Exit code after Ctrl-C while following a stack operation.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -97,15 +99,13 @@ enum Command {
         #[arg(long, value_name = "BUCKET")]
         template_bucket: Option<String>,
     },
-    /// Show what a deploy would change (a change set, shown then deleted).
-    #[cfg(feature = "deploy")]
-    Diff {
-        #[command(flatten)]
-        target: DeployTarget,
-        /// Upload the template to this S3 bucket (needed above 51,200 bytes).
-        #[arg(long, value_name = "BUCKET")]
-        template_bucket: Option<String>,
-    },
+    /// Show what a deploy would change (a change set, shown then deleted), or what changes
+    /// between two revisions of a diagram (`diff OLD NEW`, no AWS).
+    Diff(DiffArgs),
+    /// Check that diagrams compile and agree with their committed templates and deployed
+    /// stacks. Exit 0 in sync, 1 user error (or a warning with --strict), 2 an AWS call
+    /// failed, 3 out of sync.
+    Check(CheckArgs),
     /// Delete a stack, saying first which resources its DeletionPolicy keeps.
     #[cfg(feature = "deploy")]
     Destroy {
@@ -118,6 +118,90 @@ enum Command {
         #[command(flatten)]
         connection: ConnectionArgs,
     },
+}
+
+/// `diff INPUT --stack-name NAME` or `diff OLD NEW`.
+#[derive(Debug, clap::Args)]
+struct DiffArgs {
+    /// The diagram (with --stack-name), or the old revision (with NEW).
+    input: PathBuf,
+    /// The new revision of the diagram: compare the two without AWS.
+    new: Option<PathBuf>,
+    /// The diagram with this number (1-based) or heading (in both files with NEW).
+    #[arg(long)]
+    diagram: Option<String>,
+    /// `text`: a table (with a stack) or the changes element by element; `mermaid`: the change
+    /// drawn as the diagram; `markdown`: that drawing and a table of changes, for a PR comment.
+    #[arg(long, value_enum, default_value = "text")]
+    format: DiffFormat,
+    /// The CloudFormation stack to compare with (a change set, shown then deleted).
+    #[cfg(feature = "deploy")]
+    #[arg(long)]
+    stack_name: Option<String>,
+    /// A stack parameter, `KEY=VALUE` (repeatable; wins over --parameters-file).
+    #[cfg(feature = "deploy")]
+    #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = crate::deploy::parse_parameter)]
+    parameters: Vec<(String, String)>,
+    /// A JSON file of parameters: `{"KEY": "VALUE"}` or the AWS CLI's ParameterKey/ParameterValue list.
+    #[cfg(feature = "deploy")]
+    #[arg(long)]
+    parameters_file: Option<PathBuf>,
+    /// Upload the template to this S3 bucket (needed above 51,200 bytes).
+    #[cfg(feature = "deploy")]
+    #[arg(long, value_name = "BUCKET")]
+    template_bucket: Option<String>,
+    #[cfg(feature = "deploy")]
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    Text,
+    Mermaid,
+    Markdown,
+}
+
+/// `check PATH...`.
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Files, or folders to walk for .md, .markdown, .mmd and .mermaid files (skipping
+    /// target/, node_modules/ and hidden folders).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// The folder of committed templates, named as `compile FILE -o DIR` names them.
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    /// Warnings fail the check (exit 1).
+    #[arg(long)]
+    strict: bool,
+    /// Also say what is in sync.
+    #[arg(long)]
+    verbose: bool,
+    /// `text` (only what is out of sync) or `json` (the whole report).
+    #[arg(long, value_enum, default_value = "text")]
+    format: ReportFormat,
+    /// The stack the one diagram checked is deployed as (compares GetTemplate).
+    #[cfg(feature = "deploy")]
+    #[arg(long)]
+    stack_name: Option<String>,
+    /// A TOML file mapping diagrams to stacks: `[[stack]]` tables of `name`, `file`, `diagram`.
+    #[cfg(feature = "deploy")]
+    #[arg(long, value_name = "FILE")]
+    stacks: Option<PathBuf>,
+    /// Also run CloudFormation drift detection on the stacks.
+    #[cfg(feature = "deploy")]
+    #[arg(long)]
+    drift: bool,
+    #[cfg(feature = "deploy")]
+    #[command(flatten)]
+    connection: ConnectionArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ReportFormat {
+    Text,
+    Json,
 }
 
 /// What to deploy, where.
@@ -231,14 +315,12 @@ pub fn run(
         }
         #[cfg(feature = "deploy")]
         Command::Deploy { target, yes, keep_on_failure, allow_data_loss, template_bucket } => {
-            let flags = DeployFlags { yes, keep_on_failure, allow_data_loss, template_bucket };
+            let flags =
+                DeployFlags { yes, keep_on_failure, allow_data_loss, template_bucket, drawn: None };
             deploy_command(DeployKind::Deploy, target, flags, stdout, stderr)
         }
-        #[cfg(feature = "deploy")]
-        Command::Diff { target, template_bucket } => {
-            let flags = DeployFlags { template_bucket, ..DeployFlags::default() };
-            deploy_command(DeployKind::Diff, target, flags, stdout, stderr)
-        }
+        Command::Diff(args) => diff_command(args, stdout, stderr),
+        Command::Check(args) => check_command(args, stdout, stderr),
         #[cfg(feature = "deploy")]
         Command::Destroy { stack_name, yes, connection } => {
             destroy_command(stack_name, yes, &connection, stdout, stderr)
@@ -253,6 +335,8 @@ struct DeployFlags {
     keep_on_failure: bool,
     allow_data_loss: bool,
     template_bucket: Option<String>,
+    /// `diff --format mermaid|markdown`: the change set drawn instead of the table.
+    drawn: Option<DiffFormat>,
 }
 
 #[cfg(feature = "deploy")]
@@ -331,8 +415,8 @@ fn deploy_command(
         }
     };
     report(&file, &warnings, stderr);
-    let template = match compiled.as_slice() {
-        [one] => one.template.clone(),
+    let (template, diagram) = match compiled.as_slice() {
+        [one] => (one.template.clone(), one.diagram.clone()),
         [] => {
             let diagnostic = Diagnostic::error(
                 "m2a::deploy::no_diagram",
@@ -379,9 +463,227 @@ fn deploy_command(
         DeployKind::Deploy => {
             crate::deploy::deploy(&file, &template, &options, &connection, stdout)
         }
-        DeployKind::Diff => crate::deploy::diff(&file, &template, &options, &connection, stdout),
+        DeployKind::Diff => {
+            let stack = target.stack_name.clone();
+            let draw = |changes: &[crate::compare::ResourceChange],
+                        before: &std::collections::BTreeSet<String>| {
+                let input = crate::change_diagram::Input {
+                    new: crate::change_diagram::Side { diagram: &diagram, file: &file },
+                    old: None,
+                    old_elements: before.clone(),
+                    changes,
+                };
+                match flags.drawn {
+                    Some(DiffFormat::Markdown) => crate::change_diagram::render_markdown(
+                        &input,
+                        &format!("mermaid2aws: changes to stack `{stack}`"),
+                    ),
+                    _ => crate::change_diagram::render_mermaid(&input),
+                }
+            };
+            let view: Option<crate::deploy::ChangeView<'_>> =
+                flags.drawn.is_some().then_some(&draw as crate::deploy::ChangeView<'_>);
+            crate::deploy::diff(&file, &template, &options, &connection, stdout, view)
+        }
     };
     report(&file, &outcome.diagnostics, stderr);
+    outcome.code
+}
+
+/// `diff`: against a stack (a change set) or between two revisions of a diagram.
+fn diff_command(args: DiffArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
+    #[cfg(feature = "deploy")]
+    let stack_name = args.stack_name.clone();
+    #[cfg(not(feature = "deploy"))]
+    let stack_name: Option<String> = None;
+    match (&args.new, stack_name) {
+        (Some(new), None) => {
+            #[cfg(feature = "deploy")]
+            if !args.parameters.is_empty()
+                || args.parameters_file.is_some()
+                || args.template_bucket.is_some()
+            {
+                let diagnostic = Diagnostic::error(
+                    "m2a::diff::arguments",
+                    "parameters and --template-bucket only apply to a diff with a stack",
+                )
+                .with_help(
+                    "drop them to compare two diagrams, or give --stack-name instead of NEW",
+                );
+                report(&SourceFile::new("diff", ""), &[diagnostic], stderr);
+                return EXIT_USER_ERROR;
+            }
+            revision_diff(&args.input, new, args.diagram.as_deref(), args.format, stdout, stderr)
+        }
+        #[cfg(feature = "deploy")]
+        (None, Some(stack_name)) => {
+            let target = DeployTarget {
+                input: args.input,
+                stack_name,
+                diagram: args.diagram,
+                parameters: args.parameters,
+                parameters_file: args.parameters_file,
+                connection: args.connection,
+            };
+            let drawn = (args.format != DiffFormat::Text).then_some(args.format);
+            let flags = DeployFlags {
+                template_bucket: args.template_bucket,
+                drawn,
+                ..DeployFlags::default()
+            };
+            deploy_command(DeployKind::Diff, target, flags, stdout, stderr)
+        }
+        (new, _) => {
+            let message = if new.is_some() {
+                "give either --stack-name or a NEW diagram, not both"
+            } else {
+                "diff needs something to compare the diagram with"
+            };
+            let diagnostic = Diagnostic::error("m2a::diff::arguments", message).with_help(
+                "`diff INPUT --stack-name NAME` shows what a deploy would change; `diff OLD NEW` what changes between two revisions of a diagram",
+            );
+            report(&SourceFile::new("diff", ""), &[diagnostic], stderr);
+            EXIT_USER_ERROR
+        }
+    }
+}
+
+/// The one diagram of `path` (or the one `diagram` names), compiled; `Err` with the exit code
+/// after reporting why not.
+fn one_compiled(
+    path: &PathBuf,
+    diagram: Option<&str>,
+    stderr: &mut dyn Write,
+) -> Result<(SourceFile, crate::Compiled), u8> {
+    let Some(file) = load(path, stderr) else { return Err(EXIT_USER_ERROR) };
+    let (mut compiled, warnings) =
+        match crate::compile_file(&file, diagram, LowerOptions::default(), Format::Json) {
+            Ok(done) => done,
+            Err(diagnostics) => {
+                report(&file, &diagnostics, stderr);
+                return Err(EXIT_USER_ERROR);
+            }
+        };
+    report(&file, &warnings, stderr);
+    if compiled.len() == 1 {
+        let one = compiled.remove(0);
+        return Ok((file, one));
+    }
+    let names: Vec<String> = compiled
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} `{}`", i + 1, c.diagram.name))
+        .collect();
+    let diagnostic = Diagnostic::error(
+        "m2a::diff::diagram_count",
+        format!(
+            "`{}` has {} infrastructure diagrams; diff compares one",
+            file.name,
+            compiled.len()
+        ),
+    )
+    .with_help(if names.is_empty() {
+        "a flowchart/graph or architecture-beta diagram is needed".to_string()
+    } else {
+        format!("pick one with --diagram N or NAME: {}", names.join(", "))
+    });
+    report(&file, &[diagnostic], stderr);
+    Err(EXIT_USER_ERROR)
+}
+
+/// `diff OLD NEW`: both diagrams compiled, their templates compared resource by resource.
+fn revision_diff(
+    old_path: &PathBuf,
+    new_path: &PathBuf,
+    diagram: Option<&str>,
+    format: DiffFormat,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8 {
+    let (old_file, old) = match one_compiled(old_path, diagram, stderr) {
+        Ok(done) => done,
+        Err(code) => return code,
+    };
+    let (new_file, new) = match one_compiled(new_path, diagram, stderr) {
+        Ok(done) => done,
+        Err(code) => return code,
+    };
+    let parse = |text: &str| crate::compare::parse_template(text).unwrap_or_default();
+    let (old_template, new_template) = (parse(&old.template), parse(&new.template));
+    let diff = crate::compare::compare_revisions(
+        &old_template,
+        &old_file.name,
+        &new_template,
+        &new_file.name,
+    );
+    let old_elements = old_template["Resources"]
+        .as_object()
+        .map(|r| {
+            r.values()
+                .filter_map(|r| r["Metadata"]["Mermaid2Aws"]["Element"].as_str())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let input = crate::change_diagram::Input {
+        new: crate::change_diagram::Side { diagram: &new.diagram, file: &new_file },
+        old: Some(crate::change_diagram::Side { diagram: &old.diagram, file: &old_file }),
+        old_elements,
+        changes: &diff.resources,
+    };
+    let text = match format {
+        DiffFormat::Text if diff.is_empty() => {
+            format!(
+                "no changes: `{}` and `{}` make the same resources\n",
+                old_file.name, new_file.name
+            )
+        }
+        DiffFormat::Text => crate::compare::render_text(&diff),
+        DiffFormat::Mermaid => crate::change_diagram::render_mermaid(&input),
+        DiffFormat::Markdown => crate::change_diagram::render_markdown(
+            &input,
+            &format!("mermaid2aws: changes from `{}` to `{}`", old_file.name, new_file.name),
+        ),
+    };
+    if stdout.write_all(text.as_bytes()).is_err() {
+        return EXIT_USER_ERROR;
+    }
+    EXIT_OK
+}
+
+/// `check`: run it, render the diagnostics and the report.
+fn check_command(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
+    let request = crate::check::Request {
+        paths: args.paths,
+        templates: args.templates,
+        strict: args.strict,
+        #[cfg(feature = "deploy")]
+        stack_name: args.stack_name,
+        #[cfg(feature = "deploy")]
+        stacks_file: args.stacks,
+        #[cfg(feature = "deploy")]
+        drift: args.drift,
+        #[cfg(feature = "deploy")]
+        connection: args.connection.connection(),
+        #[cfg(not(feature = "deploy"))]
+        stack_name: None,
+        #[cfg(not(feature = "deploy"))]
+        stacks_file: None,
+        #[cfg(not(feature = "deploy"))]
+        drift: false,
+    };
+    let outcome = crate::check::run(&request);
+    for (file, diagnostics) in &outcome.diagnostics {
+        report(file, diagnostics, stderr);
+    }
+    let Some(found) = &outcome.report else { return outcome.code };
+    let text = match args.format {
+        ReportFormat::Json => pretty(found),
+        ReportFormat::Text => crate::check::render_text(found, args.verbose),
+    };
+    if stdout.write_all(text.as_bytes()).is_err() {
+        return EXIT_USER_ERROR;
+    }
     outcome.code
 }
 
@@ -603,11 +905,13 @@ fn pretty(value: &impl serde::Serialize) -> String {
     s
 }
 
-/// One file per diagram, named after its heading; all written or none.
-fn write_dir(dir: &Path, texts: &[(String, String)], ext: &str) -> Result<(), String> {
+/// The file names `compile -o DIR` gives the diagrams of one input file, in order: the
+/// diagram's name (its heading, else the file stem) normalised, `-2`, `-3`... on a clash.
+/// `check --templates DIR` looks for committed templates under the same names.
+pub(crate) fn template_file_stems<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut used = std::collections::BTreeSet::new();
-    let mut planned = Vec::new();
-    for (name, text) in texts {
+    let mut stems = Vec::new();
+    for name in names {
         let mut slug: String = crate::catalog::normalize(name).replace([' ', '/'], "-");
         if slug.is_empty() {
             slug = "diagram".into();
@@ -618,8 +922,19 @@ fn write_dir(dir: &Path, texts: &[(String, String)], ext: &str) -> Result<(), St
             candidate = format!("{slug}-{n}");
             n += 1;
         }
-        planned.push((dir.join(format!("{candidate}.{ext}")), text));
+        stems.push(candidate);
     }
+    stems
+}
+
+/// One file per diagram, named after its heading; all written or none.
+fn write_dir(dir: &Path, texts: &[(String, String)], ext: &str) -> Result<(), String> {
+    let stems = template_file_stems(texts.iter().map(|(name, _)| name.as_str()));
+    let planned: Vec<(PathBuf, &String)> = stems
+        .iter()
+        .zip(texts)
+        .map(|(stem, (_, text))| (dir.join(format!("{stem}.{ext}")), text))
+        .collect();
     // Stage every file first, then rename: a failure leaves no template behind.
     let mut staged = Vec::new();
     for (path, text) in &planned {

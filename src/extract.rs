@@ -152,6 +152,16 @@ pub fn extract(file: &SourceFile) -> Result<Extracted, Diagnostic> {
         }
     } else {
         classify(&mut extracted, DiagramSource::whole(1, stem, file.text.clone(), 0));
+        if let Some(skipped) = extracted.skipped.first().filter(|_| extracted.diagrams.is_empty()) {
+            return Err(Diagnostic::error(
+                "m2a::extract::no_diagram",
+                format!("a `{}` diagram describes no infrastructure", skipped.keyword),
+            )
+            .with_label(skipped.span, "not an infrastructure diagram")
+            .with_help(
+                "draw the architecture as a `flowchart`/`graph` or `architecture-beta` diagram",
+            ));
+        }
     }
     Ok(extracted)
 }
@@ -322,6 +332,14 @@ mod tests {
         let md = "````markdown\n```mermaid\ngraph LR\n```\n````\n";
         let err = extract(&SourceFile::new("a.md", md)).unwrap_err();
         assert_eq!(err.code, "m2a::extract::no_diagram");
+    }
+
+    #[test]
+    fn a_diagram_file_of_another_kind_is_an_error_on_its_keyword() {
+        let err =
+            extract(&SourceFile::new("a.mmd", "pie title Pets\n  \"Dogs\" : 3\n")).unwrap_err();
+        assert_eq!(err.code, "m2a::extract::no_diagram");
+        assert!(err.message.contains("`pie`"), "{}", err.message);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 #![doc = include_str!("../ARCHITECTURE.md")]
 
 pub mod catalog;
+pub mod change_diagram;
+pub mod check;
 pub mod cli;
+pub mod compare;
 #[cfg(feature = "deploy")]
 pub mod deploy;
 pub mod diagnostic;

@@ -190,27 +190,45 @@ fn seed_iaas_template_does_the_seed_steps() {
             "{group} has no all-traffic rule for its members"
         );
     }
-    // 2. A key pair, used by every launch template.
+    // 2. A key pair, used by every instance: the auto scaling group's through its launch
+    // template, each self-hosted server directly. Every instance is IMDSv2 only.
     assert_eq!(of_type("AWS::EC2::KeyPair").len(), 1);
+    let asg_launch = &resources["ASGLaunchTemplate"]["Properties"]["LaunchTemplateData"];
+    assert_eq!(asg_launch["KeyName"]["Ref"], "KeyPair");
     for (id, lt) in of_type("AWS::EC2::LaunchTemplate") {
-        assert_eq!(lt["Properties"]["LaunchTemplateData"]["KeyName"]["Ref"], "KeyPair", "{id}");
         assert_eq!(
             lt["Properties"]["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"], "required",
             "{id}"
         );
     }
+    let instances = of_type("AWS::EC2::Instance");
+    assert_eq!(instances.len(), 3, "Redis, SQL and Kafka each on an instance");
+    for (id, instance) in &instances {
+        let properties = &instance["Properties"];
+        assert_eq!(properties["KeyName"]["Ref"], "KeyPair", "{id}");
+        let template = properties["LaunchTemplate"]["LaunchTemplateId"]["Ref"].as_str().unwrap();
+        assert_eq!(
+            resources[template]["Properties"]["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"],
+            "required",
+            "{id}"
+        );
+        // The data outlives the instance.
+        assert_eq!(
+            properties["BlockDeviceMappings"][0]["Ebs"]["DeleteOnTermination"], false,
+            "{id}"
+        );
+    }
     // 3. Instances with provisioning code that installs and starts their software.
-    let user_data =
-        |lt: &str| resources[lt]["Properties"]["LaunchTemplateData"]["UserData"].to_string();
+    let user_data = |instance: &str| resources[instance]["Properties"]["UserData"].to_string();
     assert!(
-        user_data("RLaunchTemplate").contains("dnf install -y redis6")
-            && user_data("RLaunchTemplate").contains("systemctl enable --now redis6")
+        user_data("RInstance").contains("dnf install -y redis6")
+            && user_data("RInstance").contains("systemctl enable --now redis6")
     );
     assert!(
-        user_data("SQLLaunchTemplate").contains("mariadb105-server")
-            && user_data("SQLLaunchTemplate").contains("systemctl enable --now mariadb")
+        user_data("SQLInstance").contains("mariadb105-server")
+            && user_data("SQLInstance").contains("systemctl enable --now mariadb")
     );
-    assert!(user_data("KLaunchTemplate").contains("apache/kafka"));
+    assert!(user_data("KInstance").contains("apache/kafka"));
     // The auto scaling group runs behind the load balancer on the edge's port.
     let asg = &resources["ASGAutoScalingGroup"]["Properties"];
     let tg = asg["TargetGroupARNs"][0]["Ref"].as_str().expect("ASG is behind a target group");
@@ -226,7 +244,7 @@ fn seed_iaas_template_does_the_seed_steps() {
     for name in ["redis.app.internal", "sql.app.internal", "kafka.app.internal"] {
         assert!(records.iter().any(|r| r == name), "no record {name} in {records:?}");
     }
-    let app = user_data("ASGLaunchTemplate");
+    let app = asg_launch["UserData"].to_string();
     for var in ["REDIS_HOST", "SQL_HOST", "KAFKA_HOST"] {
         assert!(app.contains(var), "the app instances are not told {var}");
     }

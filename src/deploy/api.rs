@@ -93,6 +93,36 @@ pub(crate) struct EventPage {
     pub next_token: Option<String>,
 }
 
+/// A drift detection as DescribeStackDriftDetectionStatus reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct DriftDetection {
+    /// DETECTION_IN_PROGRESS, DETECTION_COMPLETE or DETECTION_FAILED.
+    pub status: String,
+    /// DRIFTED, IN_SYNC, NOT_CHECKED, UNKNOWN.
+    pub stack_drift_status: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// One resource that differs from its template (DescribeStackResourceDrifts).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct ResourceDrift {
+    pub logical_id: String,
+    pub resource_type: String,
+    /// MODIFIED or DELETED.
+    pub status: String,
+    pub differences: Vec<PropertyDifference>,
+}
+
+/// One property of a drifted resource.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct PropertyDifference {
+    pub path: String,
+    pub expected: String,
+    pub actual: String,
+    /// ADD, REMOVE or NOT_EQUAL.
+    pub kind: String,
+}
+
 /// A call that failed after the SDK's own retries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiError {
@@ -131,6 +161,12 @@ pub(crate) trait Cloud {
         next_token: Option<&str>,
     ) -> Result<EventPage, ApiError>;
     async fn delete_stack(&self, stack_id: &str) -> Result<(), ApiError>;
+    /// DetectStackDrift; the detection id.
+    async fn detect_stack_drift(&self, stack: &str) -> Result<String, ApiError>;
+    /// DescribeStackDriftDetectionStatus.
+    async fn drift_detection_status(&self, detection_id: &str) -> Result<DriftDetection, ApiError>;
+    /// DescribeStackResourceDrifts (every page) of the resources that are MODIFIED or DELETED.
+    async fn resource_drifts(&self, stack: &str) -> Result<Vec<ResourceDrift>, ApiError>;
     /// S3 PutObject of a template too big to send inline.
     async fn put_template(&self, bucket: &str, key: &str, body: &str) -> Result<(), ApiError>;
 }

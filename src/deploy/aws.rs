@@ -9,13 +9,14 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudformation as cfn;
+use aws_sdk_cloudformation::config::ProvideCredentials;
 use aws_sdk_cloudformation::config::http::HttpResponse;
 use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use cfn::types::{Capability, ChangeSetType as SdkChangeSetType, OnStackFailure, TemplateStage};
 
 use super::api::{
-    ApiError, ChangeSet, ChangeSetIds, ChangeSetRequest, ChangeSetType, Cloud, Event, EventPage,
-    ResourceChange, StackInfo, TemplateSource,
+    ApiError, ChangeSet, ChangeSetIds, ChangeSetRequest, ChangeSetType, Cloud, DriftDetection,
+    Event, EventPage, PropertyDifference, ResourceChange, ResourceDrift, StackInfo, TemplateSource,
 };
 
 /// Where to connect: each `None` falls back to the environment and the shared config files.
@@ -32,8 +33,16 @@ pub(crate) struct Aws {
     s3: aws_sdk_s3::Client,
 }
 
-/// Load the configuration and build the clients; `Err` names what is missing.
-pub(crate) async fn connect(connection: &Connection) -> Result<Aws, String> {
+/// Why the clients cannot be built: what is missing, and how to provide it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConfigError {
+    pub message: String,
+    pub help: String,
+}
+
+/// Load the configuration, check that credentials resolve (environment, profile, SSO cache,
+/// credential process...) and build the clients; `Err` names what is missing.
+pub(crate) async fn connect(connection: &Connection) -> Result<Aws, ConfigError> {
     let retry = RetryConfig::standard()
         .with_max_attempts(8)
         .with_initial_backoff(Duration::from_millis(300))
@@ -50,7 +59,29 @@ pub(crate) async fn connect(connection: &Connection) -> Result<Aws, String> {
     }
     let config = loader.load().await;
     if config.region().is_none() {
-        return Err("no AWS region is set".into());
+        return Err(ConfigError {
+            message: "no AWS region is set".into(),
+            help: "set AWS_REGION (or a profile's region), or pass --region".into(),
+        });
+    }
+    // Resolved once here, so a missing login is one clear error before any call, not a
+    // dispatch failure of the first call.
+    let resolved = match config.credentials_provider() {
+        Some(provider) => provider.provide_credentials().await.map(|_| ()).map_err(|e| causes(&e)),
+        None => Err("no credentials provider is configured".to_string()),
+    };
+    if let Err(err) = resolved {
+        let profile = connection.profile.clone().or_else(|| std::env::var("AWS_PROFILE").ok());
+        let login = match &profile {
+            Some(p) => format!("for an SSO profile, `aws sso login --profile {p}`; "),
+            None => String::new(),
+        };
+        return Err(ConfigError {
+            message: format!("no AWS credentials: {err}"),
+            help: format!(
+                "{login}or set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ),
+        });
     }
     let mut s3 = aws_sdk_s3::config::Builder::from(&config);
     if config.endpoint_url().is_some() {
@@ -58,6 +89,20 @@ pub(crate) async fn connect(connection: &Connection) -> Result<Aws, String> {
         s3 = s3.force_path_style(true);
     }
     Ok(Aws { cfn: cfn::Client::new(&config), s3: aws_sdk_s3::Client::from_conf(s3.build()) })
+}
+
+/// An error and its sources, each said once: `a: b: c`.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if said.last() != Some(&text) {
+            said.push(text);
+        }
+        next = e.source();
+    }
+    said.join(": ")
 }
 
 fn api_error<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> ApiError
@@ -143,6 +188,9 @@ impl Cloud for Aws {
             .create_change_set()
             .stack_name(&req.stack_name)
             .change_set_name(&req.change_set_name)
+            // A retried call (the SDK retries 5xx) whose first attempt went through gets the
+            // same change set back instead of "already exists".
+            .client_token(&req.change_set_name)
             .description("mermaid2aws deploy")
             .set_parameters(Some(parameters))
             .capabilities(Capability::CapabilityIam)
@@ -256,6 +304,76 @@ impl Cloud for Aws {
             .await
             .map_err(|e| api_error("DeleteStack", &e))?;
         Ok(())
+    }
+
+    async fn detect_stack_drift(&self, stack: &str) -> Result<String, ApiError> {
+        let out = self
+            .cfn
+            .detect_stack_drift()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| api_error("DetectStackDrift", &e))?;
+        Ok(out.stack_drift_detection_id().unwrap_or_default().to_string())
+    }
+
+    async fn drift_detection_status(&self, detection_id: &str) -> Result<DriftDetection, ApiError> {
+        let out = self
+            .cfn
+            .describe_stack_drift_detection_status()
+            .stack_drift_detection_id(detection_id)
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeStackDriftDetectionStatus", &e))?;
+        Ok(DriftDetection {
+            status: out.detection_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            stack_drift_status: out.stack_drift_status().map(|s| s.as_str().to_string()),
+            reason: out.detection_status_reason().map(str::to_string),
+        })
+    }
+
+    async fn resource_drifts(&self, stack: &str) -> Result<Vec<ResourceDrift>, ApiError> {
+        let mut drifts = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .cfn
+                .describe_stack_resource_drifts()
+                .stack_name(stack)
+                .stack_resource_drift_status_filters(cfn::types::StackResourceDriftStatus::Modified)
+                .stack_resource_drift_status_filters(cfn::types::StackResourceDriftStatus::Deleted)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| api_error("DescribeStackResourceDrifts", &e))?;
+            for d in out.stack_resource_drifts() {
+                drifts.push(ResourceDrift {
+                    logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: d.resource_type().unwrap_or_default().to_string(),
+                    status: d
+                        .stack_resource_drift_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    differences: d
+                        .property_differences()
+                        .iter()
+                        .map(|p| PropertyDifference {
+                            path: p.property_path().unwrap_or_default().to_string(),
+                            expected: p.expected_value().unwrap_or_default().to_string(),
+                            actual: p.actual_value().unwrap_or_default().to_string(),
+                            kind: p
+                                .difference_type()
+                                .map(|k| k.as_str().to_string())
+                                .unwrap_or_default(),
+                        })
+                        .collect(),
+                });
+            }
+            match out.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_string()),
+                _ => return Ok(drifts),
+            }
+        }
     }
 
     async fn put_template(&self, bucket: &str, key: &str, body: &str) -> Result<(), ApiError> {

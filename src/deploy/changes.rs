@@ -21,6 +21,45 @@ pub(crate) struct ResourceMeta {
     /// `file:line:col` of that element (`Metadata.Mermaid2Aws.Source`).
     pub source: Option<String>,
     pub deletion_policy: Option<String>,
+    /// An EC2 instance whose EBS volumes outlive it (`DeleteOnTermination: false`): how
+    /// lowering marks a self-hosted data store.
+    pub keeps_volumes: bool,
+}
+
+impl ResourceMeta {
+    /// Replacing or removing this resource loses the data it holds. A self-hosted data store
+    /// is an EC2 instance that keeps its volumes (or, in older templates, the instance itself).
+    pub(crate) fn holds_data(&self) -> bool {
+        const STATEFUL: &[&str] = &[
+            "AWS::RDS::DBInstance",
+            "AWS::RDS::DBCluster",
+            "AWS::ElastiCache::CacheCluster",
+            "AWS::ElastiCache::ReplicationGroup",
+            "AWS::ElastiCache::ServerlessCache",
+            "AWS::S3::Bucket",
+            "AWS::AmazonMQ::Broker",
+            "AWS::DynamoDB::Table",
+            "AWS::DynamoDB::GlobalTable",
+            "AWS::EFS::FileSystem",
+            "AWS::MSK::Cluster",
+            "AWS::MSK::ServerlessCluster",
+            "AWS::EC2::Volume",
+            "AWS::DocDB::DBCluster",
+            "AWS::Neptune::DBCluster",
+            "AWS::OpenSearchService::Domain",
+            "AWS::Elasticsearch::Domain",
+            "AWS::Kinesis::Stream",
+        ];
+        if STATEFUL.contains(&self.resource_type.as_str()) {
+            return true;
+        }
+        self.resource_type == "AWS::EC2::Instance"
+            && (self.keeps_volumes
+                || matches!(
+                    self.deletion_policy.as_deref(),
+                    Some("Retain" | "Snapshot" | "RetainExceptOnCreate")
+                ))
+    }
 }
 
 /// The parts of a template deploy needs.
@@ -49,6 +88,7 @@ impl TemplateInfo {
                         element: text(&meta["Element"]),
                         source: text(&meta["Source"]),
                         deletion_policy: text(&r["DeletionPolicy"]),
+                        keeps_volumes: keeps_volumes(r),
                     },
                 );
             }
@@ -60,6 +100,13 @@ impl TemplateInfo {
         }
         info
     }
+}
+
+/// Whether an instance's block device mappings keep any EBS volume after termination.
+fn keeps_volumes(resource: &Value) -> bool {
+    resource["Properties"]["BlockDeviceMappings"].as_array().is_some_and(|mappings| {
+        mappings.iter().any(|m| m["Ebs"]["DeleteOnTermination"] == Value::Bool(false))
+    })
 }
 
 /// The four words the change table uses.
@@ -95,42 +142,37 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    /// The row as a change `compare` and `change_diagram` understand.
+    pub(crate) fn to_change(&self) -> crate::compare::ResourceChange {
+        use crate::compare::ChangeKind;
+        crate::compare::ResourceChange {
+            kind: match self.action {
+                Action::Add => ChangeKind::Add,
+                Action::Modify => ChangeKind::Modify,
+                Action::Replace => ChangeKind::Replace,
+                Action::Remove => ChangeKind::Remove,
+            },
+            logical_id: self.logical_id.clone(),
+            resource_type: self.resource_type.clone(),
+            element: self.meta.element.clone(),
+            source: self.meta.source.clone(),
+            details: if self.conditional {
+                vec![
+                    "CloudFormation may replace it, depending on values it learns while deploying"
+                        .into(),
+                ]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
     /// Replacing or removing this resource loses the data it holds.
     pub(crate) fn loses_data(&self) -> bool {
         matches!(self.action, Action::Replace | Action::Remove)
-            && is_stateful(&self.resource_type, self.meta.deletion_policy.as_deref())
+            && ResourceMeta { resource_type: self.resource_type.clone(), ..self.meta.clone() }
+                .holds_data()
     }
-}
-
-/// Resource types that hold data. A self-hosted data store is an EC2 instance; lowering marks
-/// it with a DeletionPolicy that keeps it (Retain or Snapshot), which is how it is told apart
-/// from a stateless server.
-pub(crate) fn is_stateful(resource_type: &str, deletion_policy: Option<&str>) -> bool {
-    const STATEFUL: &[&str] = &[
-        "AWS::RDS::DBInstance",
-        "AWS::RDS::DBCluster",
-        "AWS::ElastiCache::CacheCluster",
-        "AWS::ElastiCache::ReplicationGroup",
-        "AWS::ElastiCache::ServerlessCache",
-        "AWS::S3::Bucket",
-        "AWS::AmazonMQ::Broker",
-        "AWS::DynamoDB::Table",
-        "AWS::DynamoDB::GlobalTable",
-        "AWS::EFS::FileSystem",
-        "AWS::MSK::Cluster",
-        "AWS::MSK::ServerlessCluster",
-        "AWS::EC2::Volume",
-        "AWS::DocDB::DBCluster",
-        "AWS::Neptune::DBCluster",
-        "AWS::OpenSearchService::Domain",
-        "AWS::Elasticsearch::Domain",
-        "AWS::Kinesis::Stream",
-    ];
-    if STATEFUL.contains(&resource_type) {
-        return true;
-    }
-    resource_type == "AWS::EC2::Instance"
-        && matches!(deletion_policy, Some("Retain" | "Snapshot" | "RetainExceptOnCreate"))
 }
 
 /// Classify a change set's changes, sorted by action then logical id.
@@ -275,7 +317,13 @@ mod tests {
                         "Metadata": {"Mermaid2Aws": {"Element": "SQL", "Source": "a.mmd:3:5"}}},
                  "Redis": {"Type": "AWS::EC2::Instance", "DeletionPolicy": "Retain",
                         "Metadata": {"Mermaid2Aws": {"Element": "R", "Source": "a.mmd:4:5"}}},
+                 "Kafka": {"Type": "AWS::EC2::Instance",
+                        "Properties": {"BlockDeviceMappings": [
+                          {"DeviceName": "/dev/xvda", "Ebs": {"DeleteOnTermination": false}}]},
+                        "Metadata": {"Mermaid2Aws": {"Element": "K", "Source": "a.mmd:6:5"}}},
                  "Web": {"Type": "AWS::EC2::Instance",
+                        "Properties": {"BlockDeviceMappings": [
+                          {"DeviceName": "/dev/xvda", "Ebs": {"DeleteOnTermination": true}}]},
                         "Metadata": {"Mermaid2Aws": {"Element": "W", "Source": "a.mmd:2:5"}}},
                  "Rule": {"Type": "AWS::EC2::SecurityGroupIngress",
                         "Metadata": {"Mermaid2Aws": {"Element": "W", "Source": "a.mmd:5:1"}}}}}"#,
@@ -297,6 +345,8 @@ mod tests {
         assert_eq!(t.resources["Db"].element.as_deref(), Some("SQL"));
         assert_eq!(t.resources["Db"].source.as_deref(), Some("a.mmd:3:5"));
         assert_eq!(t.resources["Redis"].deletion_policy.as_deref(), Some("Retain"));
+        assert!(t.resources["Kafka"].keeps_volumes);
+        assert!(!t.resources["Web"].keeps_volumes && !t.resources["Redis"].keeps_volumes);
         assert_eq!(t.parameters, BTreeMap::from([("Cert".into(), false), ("Size".into(), true)]));
         assert_eq!(TemplateInfo::parse("not a template"), TemplateInfo::default());
     }
@@ -352,17 +402,18 @@ mod tests {
             &[
                 change("Modify", "Db", "AWS::RDS::DBInstance", Some("True")),
                 change("Modify", "Redis", "AWS::EC2::Instance", Some("True")),
+                change("Remove", "Kafka", "AWS::EC2::Instance", None),
                 change("Modify", "Web", "AWS::EC2::Instance", Some("True")),
                 change("Remove", "Bucket", "AWS::S3::Bucket", None),
                 change("Modify", "Table", "AWS::DynamoDB::Table", Some("False")),
                 change("Add", "Cache", "AWS::ElastiCache::CacheCluster", None),
             ],
             &t,
-            &TemplateInfo::default(),
+            &t,
         );
         let lost: Vec<&str> =
             rows.iter().filter(|r| r.loses_data()).map(|r| r.logical_id.as_str()).collect();
-        assert_eq!(lost, ["Db", "Redis", "Bucket"]);
+        assert_eq!(lost, ["Db", "Redis", "Bucket", "Kafka"]);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 mod api;
 mod aws;
 mod changes;
+mod drift;
 mod follow;
 mod progress;
 #[cfg(test)]
@@ -26,6 +27,7 @@ use api::{
 };
 pub use aws::Connection;
 use changes::{Action, Row, TemplateInfo};
+pub use drift::{Drift, DriftedResource, StackState, inspect_stacks};
 use follow::{Backoff, Followed};
 
 use crate::diagnostic::Diagnostic;
@@ -141,18 +143,25 @@ pub fn deploy(
     run(connection, options, out, Job::Deploy { file, template })
 }
 
-/// `diff`: the change table of what `deploy` would do; the change set is deleted after.
+/// Draws a change set another way than the table: given the changes and the elements the
+/// deployed template has resources for, the text to print (a Mermaid diagram, say).
+pub type ChangeView<'a> =
+    &'a dyn Fn(&[crate::compare::ResourceChange], &std::collections::BTreeSet<String>) -> String;
+
+/// `diff`: the change table of what `deploy` would do (or `view`'s drawing of it); the change
+/// set is deleted after.
 pub fn diff(
     file: &SourceFile,
     template: &str,
     options: &Options,
     connection: &Connection,
     out: &mut dyn Write,
+    view: Option<ChangeView<'_>>,
 ) -> Outcome {
     if let Some(refused) = check_request(template, options) {
         return refused;
     }
-    run(connection, options, out, Job::Diff { file, template })
+    run(connection, options, out, Job::Diff { file, template, view })
 }
 
 /// `destroy`: says what DeletionPolicy keeps, then deletes the stack and follows it.
@@ -267,7 +276,7 @@ impl Ctx<'_> {
 /// The command to run.
 enum Job<'a> {
     Deploy { file: &'a SourceFile, template: &'a str },
-    Diff { file: &'a SourceFile, template: &'a str },
+    Diff { file: &'a SourceFile, template: &'a str, view: Option<ChangeView<'a>> },
     Destroy,
 }
 
@@ -282,8 +291,7 @@ fn run(connection: &Connection, options: &Options, out: &mut dyn Write, job: Job
             Ok(cloud) => cloud,
             Err(err) => {
                 return Outcome::refused(
-                    Diagnostic::error("m2a::deploy::config", err)
-                        .with_help("set AWS_REGION (or a profile's region), or pass --region"),
+                    Diagnostic::error("m2a::deploy::config", err.message).with_help(err.help),
                 );
             }
         };
@@ -301,8 +309,8 @@ fn run(connection: &Connection, options: &Options, out: &mut dyn Write, job: Job
                     Job::Deploy { file, template } => {
                         run_deploy(&cloud, &mut ctx, file, template).await
                     }
-                    Job::Diff { file, template } => {
-                        run_diff(&cloud, &mut ctx, file, template).await
+                    Job::Diff { file, template, view } => {
+                        run_diff(&cloud, &mut ctx, file, template, view).await
                     }
                     Job::Destroy => run_destroy(&cloud, &mut ctx).await,
                 }
@@ -506,7 +514,9 @@ async fn make_change_set(
         .map_or(0, |d| d.as_secs());
     let request = ChangeSetRequest {
         stack_name: ctx.options.stack_name.clone(),
-        change_set_name: format!("mermaid2aws-{stamp}"),
+        // Unique per run (two runs in the same second differ by process id); also the
+        // request's client token.
+        change_set_name: format!("mermaid2aws-{stamp}-{}", std::process::id()),
         change_set_type,
         template: source,
         parameters,
@@ -515,13 +525,8 @@ async fn make_change_set(
     let ids = match cloud.create_change_set(&request).await {
         Ok(ids) => ids,
         // Some endpoints refuse an identical update outright instead of an empty change set.
-        Err(err) if says_no_changes(&err.message) => {
-            ctx.say(&format!(
-                "no changes: stack `{}` already matches the diagram",
-                ctx.options.stack_name
-            ));
-            return Err(Outcome::ok());
-        }
+        // The caller says so (`Err` of exit 0 is "no changes").
+        Err(err) if says_no_changes(&err.message) => return Err(Outcome::ok()),
         Err(err) => return Err(api_failure(&err)),
     };
     // A CREATE change set makes the stack (REVIEW_IN_PROGRESS); it goes if the change set does.
@@ -711,6 +716,10 @@ async fn run_deploy(
     }
     let made = match make_change_set(cloud, ctx, template, stack.as_ref()).await {
         Ok(made) => made,
+        Err(outcome) if outcome == Outcome::ok() => {
+            ctx.say(&format!("no changes: stack `{name}` already matches the diagram"));
+            return outcome;
+        }
         Err(outcome) => return outcome,
     };
     if is_no_changes(&made.change_set) {
@@ -847,6 +856,7 @@ async fn run_diff(
     ctx: &mut Ctx<'_>,
     file: &SourceFile,
     template: &str,
+    view: Option<ChangeView<'_>>,
 ) -> Outcome {
     let name = ctx.options.stack_name.clone();
     let new = TemplateInfo::parse(template);
@@ -854,40 +864,69 @@ async fn run_diff(
         Ok(stack) => stack,
         Err(err) => return api_failure(&err),
     };
-    let rows = match &stack {
+    let elements = |info: &TemplateInfo| -> std::collections::BTreeSet<String> {
+        info.resources.values().filter_map(|m| m.element.clone()).collect()
+    };
+    let (rows, before) = match &stack {
         Some(s) if s.status != "REVIEW_IN_PROGRESS" && s.status != "ROLLBACK_COMPLETE" => {
             let made = match make_change_set(cloud, ctx, template, stack.as_ref()).await {
-                Ok(made) => made,
+                Ok(made) => Some(made),
+                Err(outcome) if outcome == Outcome::ok() => None,
                 Err(outcome) => return outcome,
             };
-            if is_no_changes(&made.change_set) {
-                ctx.say(&format!("no changes: stack `{name}` already matches the diagram"));
-                discard(cloud, ctx).await;
-                return Outcome::ok();
+            match made {
+                Some(made)
+                    if made.change_set.status == "FAILED" && !is_no_changes(&made.change_set) =>
+                {
+                    let reason = made.change_set.status_reason.clone().unwrap_or_default();
+                    discard(cloud, ctx).await;
+                    return Outcome::failed(Diagnostic::error(
+                        "m2a::deploy::change_set_failed",
+                        format!("CloudFormation rejected the change set: {reason}"),
+                    ));
+                }
+                Some(made) if !is_no_changes(&made.change_set) => {
+                    let deployed = deployed_template(cloud, ctx, &made.stack_id).await;
+                    discard(cloud, ctx).await;
+                    (
+                        changes::classify(&made.change_set.changes, &new, &deployed),
+                        elements(&deployed),
+                    )
+                }
+                nothing => {
+                    if nothing.is_some() {
+                        discard(cloud, ctx).await;
+                    }
+                    if view.is_none() {
+                        ctx.say(&format!("no changes: stack `{name}` already matches the diagram"));
+                        return Outcome::ok();
+                    }
+                    // Nothing to draw but the diagram as it stands.
+                    (Vec::new(), elements(&new))
+                }
             }
-            if made.change_set.status == "FAILED" {
-                let reason = made.change_set.status_reason.clone().unwrap_or_default();
-                discard(cloud, ctx).await;
-                return Outcome::failed(Diagnostic::error(
-                    "m2a::deploy::change_set_failed",
-                    format!("CloudFormation rejected the change set: {reason}"),
-                ));
-            }
-            let deployed = deployed_template(cloud, ctx, &made.stack_id).await;
-            discard(cloud, ctx).await;
-            changes::classify(&made.change_set.changes, &new, &deployed)
         }
         other => {
             let why = match other {
                 Some(s) => format!("is in {} (a deploy creates it anew)", s.status),
                 None => "does not exist".to_string(),
             };
-            ctx.say(&format!("stack `{name}` {why}: every resource would be added"));
-            changes::all_added(&new)
+            if view.is_none() {
+                ctx.say(&format!("stack `{name}` {why}: every resource would be added"));
+            }
+            (changes::all_added(&new), std::collections::BTreeSet::new())
         }
     };
-    ctx.say(&format!("changes to stack `{name}`:"));
-    ctx.say(changes::render_table(&rows).trim_end());
+    match view {
+        Some(view) => {
+            let drawn = view(&rows.iter().map(Row::to_change).collect::<Vec<_>>(), &before);
+            let _ = write!(ctx.out, "{drawn}");
+        }
+        None => {
+            ctx.say(&format!("changes to stack `{name}`:"));
+            ctx.say(changes::render_table(&rows).trim_end());
+        }
+    }
     let losing: Vec<&Row> = rows.iter().filter(|r| r.loses_data()).collect();
     let mut diagnostics = data_loss_diagnostics(file, &losing);
     for d in &mut diagnostics {
@@ -928,9 +967,11 @@ async fn run_destroy(cloud: &impl Cloud, ctx: &mut Ctx<'_>) -> Outcome {
         stack.status,
         deployed.resources.len()
     ));
-    if kept.is_empty() {
+    let volumes: Vec<(&String, &changes::ResourceMeta)> =
+        deployed.resources.iter().filter(|(_, m)| m.keeps_volumes).collect();
+    if kept.is_empty() && volumes.is_empty() {
         ctx.say("no resource is kept by a DeletionPolicy: everything is deleted");
-    } else {
+    } else if !kept.is_empty() {
         ctx.say("kept by their DeletionPolicy (they stay, and cost, after the stack is gone):");
         for (id, meta) in &kept {
             let policy = meta.deletion_policy.as_deref().unwrap_or_default();
@@ -942,6 +983,18 @@ async fn run_destroy(cloud: &impl Cloud, ctx: &mut Ctx<'_>) -> Outcome {
             ctx.say(&format!(
                 "  {id}  {}  {what}  {} {}",
                 meta.resource_type,
+                meta.element.as_deref().unwrap_or("-"),
+                meta.source.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    if !volumes.is_empty() {
+        ctx.say(
+            "kept after their instance is deleted (DeleteOnTermination: false), with the data:",
+        );
+        for (id, meta) in &volumes {
+            ctx.say(&format!(
+                "  EBS volumes of {id}  {} {}",
                 meta.element.as_deref().unwrap_or("-"),
                 meta.source.as_deref().unwrap_or("-")
             ));

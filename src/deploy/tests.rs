@@ -29,6 +29,9 @@ struct Fake {
     requests: RefCell<Vec<ChangeSetRequest>>,
     /// CreateChangeSet fails with this message.
     create_error: RefCell<Option<String>>,
+    /// Answers of DescribeStackDriftDetectionStatus, in order; the last one repeats.
+    drift_detections: RefCell<VecDeque<DriftDetection>>,
+    drifted: RefCell<Vec<ResourceDrift>>,
 }
 
 impl Fake {
@@ -126,6 +129,21 @@ impl Cloud for Fake {
     async fn delete_stack(&self, _stack_id: &str) -> Result<(), ApiError> {
         self.log("DeleteStack");
         Ok(())
+    }
+
+    async fn detect_stack_drift(&self, _stack: &str) -> Result<String, ApiError> {
+        self.log("DetectStackDrift");
+        Ok("detection-1".into())
+    }
+
+    async fn drift_detection_status(&self, _id: &str) -> Result<DriftDetection, ApiError> {
+        self.log("DescribeStackDriftDetectionStatus");
+        Ok(next_of(&self.drift_detections).unwrap_or_default())
+    }
+
+    async fn resource_drifts(&self, _stack: &str) -> Result<Vec<ResourceDrift>, ApiError> {
+        self.log("DescribeStackResourceDrifts");
+        Ok(self.drifted.borrow().clone())
     }
 
     async fn put_template(&self, bucket: &str, key: &str, _body: &str) -> Result<(), ApiError> {
@@ -234,7 +252,7 @@ fn diff_with(fake: &Fake) -> (Outcome, String) {
             backoff: NO_WAIT,
             answers: None,
         };
-        run_diff(fake, &mut ctx, &file(), TEMPLATE).await
+        run_diff(fake, &mut ctx, &file(), TEMPLATE, None).await
     });
     (outcome, String::from_utf8(out).unwrap())
 }
@@ -762,4 +780,145 @@ fn parameters_come_as_pairs_objects_or_the_cli_list() {
         Ok(vec![("A".into(), "x".into())])
     );
     assert!(parse_parameters_file("[1]").is_err());
+}
+
+fn detection(status: &str, drift: Option<&str>) -> DriftDetection {
+    DriftDetection {
+        status: status.into(),
+        stack_drift_status: drift.map(str::to_string),
+        reason: None,
+    }
+}
+
+fn inspect_with(fake: &Fake, drift: bool) -> Result<drift::StackState, ApiError> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(drift::inspect(fake, "shop", drift, Duration::ZERO))
+}
+
+#[test]
+fn inspecting_a_stack_reads_its_template_and_polls_drift_detection_to_the_end() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    *fake.deployed_template.borrow_mut() = TEMPLATE.into();
+    fake.drift_detections.borrow_mut().extend([
+        detection("DETECTION_IN_PROGRESS", None),
+        detection("DETECTION_IN_PROGRESS", None),
+        detection("DETECTION_COMPLETE", Some("DRIFTED")),
+    ]);
+    fake.drifted.borrow_mut().push(ResourceDrift {
+        logical_id: "Rule".into(),
+        resource_type: "AWS::EC2::SecurityGroupIngress".into(),
+        status: "MODIFIED".into(),
+        differences: vec![PropertyDifference {
+            path: "/FromPort".into(),
+            expected: "5432".into(),
+            actual: "22".into(),
+            kind: "NOT_EQUAL".into(),
+        }],
+    });
+    let state = inspect_with(&fake, true).unwrap();
+    let drift::StackState::Deployed { template, drift: Some(drift) } = state else {
+        panic!("{state:?}")
+    };
+    assert_eq!(template, TEMPLATE);
+    assert_eq!(drift.stack_status, "DRIFTED");
+    assert_eq!(drift.resources[0].differences, ["/FromPort: expected 5432, actual 22"]);
+    assert_eq!(
+        fake.calls(),
+        [
+            "DescribeStacks",
+            "GetTemplate",
+            "DetectStackDrift",
+            "DescribeStackDriftDetectionStatus",
+            "DescribeStackDriftDetectionStatus",
+            "DescribeStackDriftDetectionStatus",
+            "DescribeStackResourceDrifts"
+        ]
+    );
+}
+
+#[test]
+fn inspecting_without_drift_or_without_a_stack_calls_nothing_more() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(None);
+    assert_eq!(inspect_with(&fake, true).unwrap(), drift::StackState::Missing);
+    assert_eq!(fake.calls(), ["DescribeStacks"]);
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("CREATE_COMPLETE"));
+    let state = inspect_with(&fake, false).unwrap();
+    assert!(matches!(state, drift::StackState::Deployed { drift: None, .. }), "{state:?}");
+    assert_eq!(fake.calls(), ["DescribeStacks", "GetTemplate"]);
+}
+
+#[test]
+fn a_failed_drift_detection_is_an_error_naming_its_reason() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("CREATE_COMPLETE"));
+    fake.drift_detections.borrow_mut().push_back(DriftDetection {
+        status: "DETECTION_FAILED".into(),
+        stack_drift_status: None,
+        reason: Some("Access denied".into()),
+    });
+    let err = inspect_with(&fake, true).unwrap_err();
+    assert!(err.to_string().contains("Access denied"), "{err}");
+}
+
+/// Run `diff` with a view that lists what it is given.
+fn diff_viewed(fake: &Fake) -> (Outcome, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut out = Vec::new();
+    let phase = RefCell::new(Phase::Idle);
+    let options = options();
+    let view = |changes: &[crate::compare::ResourceChange],
+                before: &std::collections::BTreeSet<String>| {
+        let rows: Vec<String> = changes
+            .iter()
+            .map(|c| format!("{} {} {:?}", c.kind, c.logical_id, c.element))
+            .collect();
+        format!("drawn: {} | before: {:?}\n", rows.join(", "), before)
+    };
+    let outcome = runtime.block_on(async {
+        let mut ctx = Ctx {
+            options: &options,
+            out: &mut out,
+            phase: &phase,
+            backoff: NO_WAIT,
+            answers: None,
+        };
+        run_diff(fake, &mut ctx, &file(), TEMPLATE, Some(&view)).await
+    });
+    (outcome, String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn a_viewed_diff_prints_only_the_view_of_the_classified_changes() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    *fake.deployed_template.borrow_mut() =
+        TEMPLATE.replace("\"Element\": \"DB2\"", "\"Element\": \"Old\"");
+    fake.change_sets.borrow_mut().push_back(complete(vec![
+        change("Modify", "Db", "AWS::RDS::DBInstance", Some("True")),
+        change("Remove", "Gone", "AWS::SQS::Queue", None),
+    ]));
+    let (outcome, out) = diff_viewed(&fake);
+    assert_eq!(outcome.code, EXIT_OK);
+    assert_eq!(
+        out,
+        "drawn: replace Db Some(\"DB2\"), remove Gone None | before: {\"Old\", \"W\"}\n"
+    );
+    assert_eq!(fake.count("DeleteChangeSet"), 1);
+
+    // Nothing to change: the diagram as it stands; a new stack: everything added.
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.change_sets.borrow_mut().push_back(complete(vec![]));
+    let (_, out) = diff_viewed(&fake);
+    assert_eq!(out, "drawn:  | before: {\"DB2\", \"W\"}\n");
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(None);
+    let (_, out) = diff_viewed(&fake);
+    assert_eq!(
+        out,
+        "drawn: add Db Some(\"DB2\"), add Rule Some(\"W\"), add Web Some(\"W\") | before: {}\n"
+    );
 }

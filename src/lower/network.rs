@@ -1,6 +1,8 @@
 //! Network scaffolding: a new VPC (two AZs, public and private subnets, internet gateway, NAT)
 //! or an existing VPC and subnets given as parameters.
 
+use std::net::Ipv4Addr;
+
 use serde_json::{Value, json};
 
 use super::Lowering;
@@ -67,28 +69,25 @@ fn existing(l: &mut Lowering<'_>) -> NetworkRefs {
 }
 
 fn new_vpc(l: &mut Lowering<'_>, cause: &str) -> NetworkRefs {
-    // A CIDR written in the VPC group's title ("VPC 10.0.0.0/16") is the default.
+    // The address plan is the diagram's: a CIDR written in the VPC group's title
+    // ("VPC 10.0.0.0/16"), else 10.0.0.0/16. The four subnets are written out rather than
+    // derived with Fn::Cidr, so the template reads like the console and local emulators
+    // (moto) that cannot evaluate Fn::Cidr can still bring it up.
     let drawn = l
         .diagram
         .groups
         .iter()
         .filter(|g| l.classes.has_trait(&g.id, crate::catalog::Trait::Vpc))
         .find_map(|g| super::facts::facts(g.display_title()).cidr)
-        .filter(|c| c.ends_with("/16") || c.ends_with("/17") || c.ends_with("/18"));
-    let default = drawn.unwrap_or_else(|| "10.0.0.0/16".to_string());
-    let mut cidr = Parameter::string(
-        "CIDR block of the new VPC, /16 to /18 (four /20 subnets are cut from it)",
-        Some(&default),
-    );
-    cidr.allowed_pattern = Some(r"^(\d{1,3}\.){3}\d{1,3}/1[6-8]$".into());
-    l.stack.parameters.insert("VpcCidr".into(), cidr);
+        .and_then(|c| AddressPlan::parse(&c));
+    let plan = drawn.unwrap_or(AddressPlan::DEFAULT);
     let tags = |name: &str| json!([{"Key": "Name", "Value": {"Fn::Sub": format!("${{AWS::StackName}}-{name}")}}]);
     l.add(
         cause,
         "Vpc",
         "AWS::EC2::VPC",
         json!({
-            "CidrBlock": {"Ref": "VpcCidr"},
+            "CidrBlock": plan.vpc(),
             "EnableDnsSupport": true,
             "EnableDnsHostnames": true,
             "Tags": tags("vpc"),
@@ -104,7 +103,6 @@ fn new_vpc(l: &mut Lowering<'_>, cause: &str) -> NetworkRefs {
             "InternetGatewayId": {"Ref": "InternetGateway"},
         }),
     );
-    let subnet_cidr = |i: usize| json!({"Fn::Select": [i.to_string(), {"Fn::Cidr": [{"Fn::GetAtt": ["Vpc", "CidrBlock"]}, "4", "12"]}]});
     let az = |i: usize| json!({"Fn::Select": [i.to_string(), {"Fn::GetAZs": ""}]});
     for (tier, offset) in [("Public", 0), ("Private", 2)] {
         let table = format!("{tier}RouteTable");
@@ -122,7 +120,7 @@ fn new_vpc(l: &mut Lowering<'_>, cause: &str) -> NetworkRefs {
                 "AWS::EC2::Subnet",
                 json!({
                     "VpcId": {"Ref": "Vpc"},
-                    "CidrBlock": subnet_cidr(offset + i),
+                    "CidrBlock": plan.subnet(offset + i),
                     "AvailabilityZone": az(i),
                     "MapPublicIpOnLaunch": false,
                     "Tags": tags(&format!("{}-{}", tier.to_lowercase(), i + 1)),
@@ -177,6 +175,65 @@ fn new_vpc(l: &mut Lowering<'_>, cause: &str) -> NetworkRefs {
         vpc: json!({"Ref": "Vpc"}),
         public: [json!({"Ref": "PublicSubnet1"}), json!({"Ref": "PublicSubnet2"})],
         private: [json!({"Ref": "PrivateSubnet1"}), json!({"Ref": "PrivateSubnet2"})],
-        vpc_cidr: json!({"Fn::GetAtt": ["Vpc", "CidrBlock"]}),
+        vpc_cidr: json!(plan.vpc()),
+    }
+}
+
+/// A new VPC's addresses: a /16 to /18 block whose first four /20s are the subnets (public 1
+/// and 2, then private 1 and 2); the rest stays free for subnets added by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AddressPlan {
+    network: Ipv4Addr,
+    prefix: u8,
+}
+
+impl AddressPlan {
+    const DEFAULT: AddressPlan = AddressPlan { network: Ipv4Addr::new(10, 0, 0, 0), prefix: 16 };
+
+    /// `10.0.0.0/16` (host bits are cleared: `10.0.5.0/16` is `10.0.0.0/16`); `None` for a
+    /// block outside /16../18, which would leave subnets too small or too large.
+    fn parse(cidr: &str) -> Option<AddressPlan> {
+        let (address, prefix) = cidr.split_once('/')?;
+        let address: Ipv4Addr = address.parse().ok()?;
+        let prefix: u8 = prefix.parse().ok()?;
+        if !(16..=18).contains(&prefix) {
+            return None;
+        }
+        let mask = u32::MAX << (32 - prefix);
+        Some(AddressPlan { network: Ipv4Addr::from(u32::from(address) & mask), prefix })
+    }
+
+    fn vpc(&self) -> String {
+        format!("{}/{}", self.network, self.prefix)
+    }
+
+    /// Subnet `index` (0..4), the same block as `Fn::Select [index, Fn::Cidr [vpc, 4, 12]]`
+    /// gave in earlier templates, so redeploying them replaces no subnet.
+    fn subnet(&self, index: usize) -> String {
+        const SUBNET_PREFIX: u32 = 20;
+        let start = u32::from(self.network) + (index as u32) * (1 << (32 - SUBNET_PREFIX));
+        format!("{}/{SUBNET_PREFIX}", Ipv4Addr::from(start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AddressPlan;
+
+    #[test]
+    fn subnets_are_the_first_four_slash_20s() {
+        let plan = AddressPlan::parse("10.20.0.0/16").unwrap();
+        let subnets: Vec<String> = (0..4).map(|i| plan.subnet(i)).collect();
+        assert_eq!(subnets, ["10.20.0.0/20", "10.20.16.0/20", "10.20.32.0/20", "10.20.48.0/20"]);
+        let plan = AddressPlan::parse("172.16.192.0/18").unwrap();
+        assert_eq!(plan.subnet(3), "172.16.240.0/20");
+    }
+
+    #[test]
+    fn host_bits_are_cleared_and_odd_sizes_refused() {
+        assert_eq!(AddressPlan::parse("10.0.5.0/16").unwrap().vpc(), "10.0.0.0/16");
+        assert_eq!(AddressPlan::parse("10.0.0.0/24"), None);
+        assert_eq!(AddressPlan::parse("10.0.0.0/8"), None);
+        assert_eq!(AddressPlan::parse("300.0.0.0/16"), None);
     }
 }

@@ -562,15 +562,26 @@ fn user_data(l: &Lowering<'_>, actor: &str, software: Option<&str>, port: i64) -
     }
 }
 
-/// A launch template: Amazon Linux 2023, IMDSv2 only, encrypted gp3 root volume.
-fn launch_template(
+/// What every EC2 instance of `actor` is given: Amazon Linux 2023, its key pair, role and
+/// instance profile, its security group, an encrypted gp3 root volume and its user data.
+struct InstanceSetup {
+    instance_type: String,
+    key: String,
+    profile: String,
+    security_group: Option<String>,
+    volume: Value,
+    user_data: Value,
+    name_tag: Value,
+}
+
+fn instance_setup(
     l: &mut Lowering<'_>,
     actor: &str,
     software: Option<&str>,
     port: i64,
     instance_type: &str,
     stateful: bool,
-) -> String {
+) -> InstanceSetup {
     ami_parameter(l);
     let key = key_pair(l, actor);
     let role = ensure_role(l, actor, "ec2.amazonaws.com", &[SSM_CORE]);
@@ -580,21 +591,38 @@ fn launch_template(
         "AWS::IAM::InstanceProfile",
         json!({"Roles": [{"Ref": role}]}),
     );
-    let sg = client_sg(l, actor);
+    let security_group = client_sg(l, actor);
     allow_server_secrets(l, actor);
-    let data = user_data(l, actor, software, port);
+    InstanceSetup {
+        instance_type: instance_type.to_string(),
+        key,
+        profile,
+        security_group,
+        volume: json!({"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": if stateful { 50 } else { 20 }, "VolumeType": "gp3", "Encrypted": true, "DeleteOnTermination": !stateful}}),
+        user_data: user_data(l, actor, software, port),
+        name_tag: json!({"Key": "Name", "Value": {"Fn::Sub": format!("${{AWS::StackName}}-{}", actor.to_lowercase())}}),
+    }
+}
+
+/// IMDSv2 only: an instance can say so only through a launch template.
+fn metadata_options() -> Value {
+    json!({"HttpTokens": "required", "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 2})
+}
+
+/// The launch template of an auto scaling group: everything its instances are given.
+fn launch_template(l: &mut Lowering<'_>, actor: &str, setup: InstanceSetup) -> String {
     let mut lt = json!({
         "ImageId": {"Ref": "LatestAmiId"},
-        "InstanceType": instance_type,
-        "KeyName": {"Ref": key},
-        "IamInstanceProfile": {"Arn": {"Fn::GetAtt": [profile, "Arn"]}},
-        "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled", "HttpPutResponseHopLimit": 2},
-        "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": if stateful { 50 } else { 20 }, "VolumeType": "gp3", "Encrypted": true, "DeleteOnTermination": !stateful}}],
+        "InstanceType": setup.instance_type,
+        "KeyName": {"Ref": setup.key},
+        "IamInstanceProfile": {"Arn": {"Fn::GetAtt": [setup.profile, "Arn"]}},
+        "MetadataOptions": metadata_options(),
+        "BlockDeviceMappings": [setup.volume],
         "Monitoring": {"Enabled": true},
-        "UserData": data,
-        "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": {"Fn::Sub": format!("${{AWS::StackName}}-{}", actor.to_lowercase())}}]}],
+        "UserData": setup.user_data,
+        "TagSpecifications": [{"ResourceType": "instance", "Tags": [setup.name_tag]}],
     });
-    if let Some(sg) = sg {
+    if let Some(sg) = setup.security_group {
         lt["SecurityGroupIds"] = json!([{"Fn::GetAtt": [sg, "GroupId"]}]);
     }
     l.add(
@@ -619,7 +647,17 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
     let instance_type =
         l.class(id, "", if kind.id == "ec2-kafka" { "t3.medium" } else { "t3.small" });
     let port = kind.default_ports().first().map_or(80, |p| p.from);
-    let lt = launch_template(l, id, kind.software.as_deref(), port, &instance_type, kind.stateful);
+    let setup =
+        instance_setup(l, id, kind.software.as_deref(), port, &instance_type, kind.stateful);
+    // A standalone instance carries its own properties (readable in the template, and what
+    // emulators such as moto understand); the launch template only adds IMDSv2, which
+    // AWS::EC2::Instance cannot set itself.
+    let lt = l.add(
+        id,
+        &format!("{}LaunchTemplate", Lowering::stem(id)),
+        "AWS::EC2::LaunchTemplate",
+        json!({"LaunchTemplateData": {"MetadataOptions": metadata_options()}}),
+    );
     let public = l.plan.internet.contains_key(id);
     let net = l.net();
     let count = l.number(id, "count", 1).clamp(1, 20);
@@ -631,15 +669,29 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
         } else {
             net.private[(n % 2) as usize].clone()
         };
+        let group_ids = setup
+            .security_group
+            .iter()
+            .map(|sg| json!({"Fn::GetAtt": [sg, "GroupId"]}))
+            .collect::<Vec<_>>();
         let mut props = json!({
             "LaunchTemplate": {"LaunchTemplateId": {"Ref": lt}, "Version": {"Fn::GetAtt": [lt, "LatestVersionNumber"]}},
-            "SubnetId": subnet,
+            "ImageId": {"Ref": "LatestAmiId"},
+            "InstanceType": setup.instance_type,
+            "KeyName": {"Ref": setup.key},
+            "IamInstanceProfile": {"Ref": setup.profile},
+            "BlockDeviceMappings": [setup.volume],
+            "Monitoring": true,
+            "UserData": setup.user_data,
+            "Tags": [setup.name_tag],
         });
         if public {
-            props = json!({
-                "LaunchTemplate": props["LaunchTemplate"].clone(),
-                "NetworkInterfaces": [{"DeviceIndex": "0", "SubnetId": subnet, "AssociatePublicIpAddress": true, "GroupSet": [{"Fn::GetAtt": [client_sg(l, id).unwrap_or_default(), "GroupId"]}]}],
-            });
+            props["NetworkInterfaces"] = json!([{"DeviceIndex": "0", "SubnetId": subnet, "AssociatePublicIpAddress": true, "GroupSet": group_ids}]);
+        } else {
+            props["SubnetId"] = subnet;
+            if !group_ids.is_empty() {
+                props["SecurityGroupIds"] = Value::Array(group_ids);
+            }
         }
         let suffix = if count > 1 { format!("Instance{}", n + 1) } else { "Instance".to_string() };
         let inst =
@@ -652,9 +704,9 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
             // Provisioning downloads packages: wait for the NAT route.
             l.depends(&inst, "PrivateDefaultRoute");
         }
-        if kind.stateful {
-            l.keep_data(&inst, "Retain");
-        }
+        // A data store's root volume outlives the instance (DeleteOnTermination: false in
+        // its block device mapping), so the data survives a destroy; the instance itself is
+        // deleted, as a retained one would keep its subnet and VPC from being deleted.
         all.push(inst.clone());
         first.get_or_insert(inst);
     }
@@ -695,7 +747,8 @@ fn auto_scaling(l: &mut Lowering<'_>, actor: &str, members: &[String]) {
         servers.extend(l.plan.connects_to.get(m).cloned().unwrap_or_default());
     }
     l.plan.connects_to.insert(actor.to_string(), servers);
-    let lt = launch_template(l, actor, software.as_deref(), port, &instance_type, false);
+    let setup = instance_setup(l, actor, software.as_deref(), port, &instance_type, false);
+    let lt = launch_template(l, actor, setup);
     let min = l.number(actor, "min", 2);
     let max = l.number(actor, "max", 4).max(min);
     let net = l.net();

@@ -110,6 +110,8 @@ struct Db {
     group_index: HashMap<String, usize>,
     /// Every id that is already a member of a completed subgraph.
     grouped: HashSet<String>,
+    /// Where each subgraph id was first used.
+    group_spans: HashMap<String, crate::source::Span>,
     tooltips: BTreeMap<String, String>,
     callbacks: HashSet<String>,
     default_interpolate: Option<String>,
@@ -432,6 +434,20 @@ impl Db {
             .filter(|m| !self.grouped.contains(m))
             .collect();
         self.grouped.extend(members.iter().cloned());
+        if let Some(first) = self.group_spans.get(&id) {
+            // mermaid draws both boxes; infrastructure would silently merge them.
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    "m2a::resolve::duplicate_subgraph",
+                    format!("subgraph id `{id}` is used twice: both become one group"),
+                )
+                .with_label(open.span, "used again here")
+                .with_label(*first, "first used here")
+                .with_help("give each subgraph its own id (`subgraph ID[\"Title\"]`)"),
+            );
+        } else {
+            self.group_spans.insert(id.clone(), open.span);
+        }
         self.groups.push(Group {
             id: id.clone(),
             span: open.span,

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub mod moto;
 pub mod scripted_cfn;
 
 /// `shared/` (conformance corpus, oracle, docs): the one path setting the tests read it
@@ -156,4 +157,59 @@ fn collect_refs(
         serde_json::Value::Array(a) => a.iter().for_each(|x| collect_refs(x, sgs, out)),
         _ => {}
     }
+}
+
+/// What the real mermaid-js parser (shared/tools/mermaid-oracle, installed by `scripts/test`
+/// under target/test-tools) makes of `diagram`: its canonical JSON. Fails the test, saying why,
+/// when node or the oracle is missing.
+pub fn mermaid_oracle(diagram: &str) -> serde_json::Value {
+    let oracle = std::env::var_os("M2A_MERMAID_ORACLE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_dir().join("target/test-tools/mermaid-oracle/oracle.mjs"));
+    assert!(
+        oracle.is_file() && oracle.with_file_name("node_modules").is_dir(),
+        "the mermaid oracle is not installed at {}: run ./scripts/test (it runs npm ci there), or set M2A_MERMAID_ORACLE",
+        oracle.display()
+    );
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("oracle");
+    std::fs::create_dir_all(&dir).unwrap();
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let path = dir.join(format!(
+        "{}-{:?}-{}.mmd",
+        std::process::id(),
+        std::thread::current().id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::write(&path, diagram).unwrap();
+    let out = std::process::Command::new("node")
+        .arg(&oracle)
+        .arg("--stdout")
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node (needed for the mermaid oracle): {e}"));
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success(), "the oracle failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("the oracle prints JSON")
+}
+
+/// What our own parser makes of `diagram`, in the same canonical schema as the oracle.
+pub fn our_parse(diagram: &str) -> serde_json::Value {
+    let file = mermaid2aws::source::SourceFile::new("drawn.mmd", diagram);
+    let parsed = mermaid2aws::parse_file(&file, None).unwrap_or_else(|d| {
+        panic!(
+            "our parser rejects the drawn diagram: {:?}\n{diagram}",
+            d.iter().map(|d| &d.message).collect::<Vec<_>>()
+        )
+    });
+    assert_eq!(parsed.diagrams.len(), 1, "{diagram}");
+    mermaid2aws::ir::canonical::to_canonical_json(&parsed.diagrams[0])
+}
+
+/// The drawn diagram parses, in our parser and in mermaid-js, to the same nodes, edges,
+/// subgraphs and classes.
+pub fn assert_mermaid_accepts(diagram: &str) {
+    let ours = our_parse(diagram);
+    let theirs = mermaid_oracle(diagram);
+    assert_eq!(theirs["ok"], true, "mermaid-js rejects it: {theirs}\n{diagram}");
+    assert_eq!(ours, theirs, "our parser and mermaid-js disagree on:\n{diagram}");
 }

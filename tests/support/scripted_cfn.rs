@@ -160,6 +160,8 @@ pub enum FaultKind {
     Throttling,
     /// 500 `InternalFailure`, 502/503/504 `ServiceUnavailable`.
     ServerError(u16),
+    /// The call takes effect, then its answer is lost: a 500 or 503 as above.
+    LostAnswer(u16),
 }
 
 /// The next `count` calls of `action` fail with `kind`; with `after`, only calls made after
@@ -186,10 +188,55 @@ impl Fault {
         }
     }
 
+    /// The next `count` calls of `action` take effect, but answer `status` (503: the answer
+    /// was lost on the way back).
+    pub fn lost_answer(action: &str, count: usize, status: u16) -> Self {
+        Fault {
+            action: action.to_string(),
+            count,
+            kind: FaultKind::LostAnswer(status),
+            after: None,
+        }
+    }
+
     /// Armed only once `action` has been called (e.g. `ExecuteChangeSet`: a burst while
     /// following).
     pub fn after(mut self, action: &str) -> Self {
         self.after = Some(action.to_string());
+        self
+    }
+}
+
+/// A resource drift detection finds changed outside CloudFormation.
+#[derive(Clone, Debug)]
+pub struct ScriptedDrift {
+    pub logical_id: String,
+    pub resource_type: String,
+    /// MODIFIED or DELETED.
+    pub status: String,
+    /// (property path, expected, actual, ADD / REMOVE / NOT_EQUAL).
+    pub differences: Vec<(String, String, String, String)>,
+}
+
+impl ScriptedDrift {
+    pub fn modified(logical_id: &str, resource_type: &str) -> Self {
+        ScriptedDrift {
+            logical_id: logical_id.to_string(),
+            resource_type: resource_type.to_string(),
+            status: "MODIFIED".to_string(),
+            differences: Vec::new(),
+        }
+    }
+
+    pub fn deleted(logical_id: &str, resource_type: &str) -> Self {
+        ScriptedDrift {
+            status: "DELETED".to_string(),
+            ..ScriptedDrift::modified(logical_id, resource_type)
+        }
+    }
+
+    pub fn difference(mut self, path: &str, expected: &str, actual: &str) -> Self {
+        self.differences.push((path.into(), expected.into(), actual.into(), "NOT_EQUAL".into()));
         self
     }
 }
@@ -224,6 +271,10 @@ pub struct Scenario {
     /// What DeleteStack plays.
     pub on_delete: Vec<ScriptedEvent>,
     pub faults: Vec<Fault>,
+    /// What drift detection finds (DescribeStackResourceDrifts).
+    pub drift: Vec<ScriptedDrift>,
+    /// How many DescribeStackDriftDetectionStatus calls answer DETECTION_IN_PROGRESS first.
+    pub drift_polls: usize,
 }
 
 impl Default for Scenario {
@@ -235,6 +286,8 @@ impl Default for Scenario {
             on_execute: vec![stack_ev(0, "CREATE_IN_PROGRESS"), stack_ev(400, "CREATE_COMPLETE")],
             on_delete: vec![stack_ev(0, "DELETE_IN_PROGRESS"), stack_ev(400, "DELETE_COMPLETE")],
             faults: Vec::new(),
+            drift: Vec::new(),
+            drift_polls: 1,
         }
     }
 }
@@ -307,6 +360,12 @@ impl Scenario {
 
     pub fn on_delete(mut self, events: Vec<ScriptedEvent>) -> Self {
         self.on_delete = events;
+        self
+    }
+
+    /// Drift detection finds these resources changed.
+    pub fn drifted(mut self, drift: Vec<ScriptedDrift>) -> Self {
+        self.drift = drift;
         self
     }
 
@@ -516,6 +575,8 @@ struct ChangeSet {
     capabilities: Vec<String>,
     /// `OnStackFailure` of a CREATE change set.
     on_stack_failure: Option<String>,
+    /// `ClientToken`: a retried call with the same token gets this change set back.
+    client_token: Option<String>,
     executed: bool,
     deleted: bool,
 }
@@ -529,6 +590,8 @@ struct State {
     log: Vec<Request>,
     seed: u16,
     counter: u64,
+    /// Drift detections: (id, stack id, status polls left before it completes).
+    detections: Vec<(String, String, usize)>,
 }
 
 /// What a handler answers: status and body.
@@ -548,6 +611,7 @@ impl State {
             log: Vec::new(),
             seed: port,
             counter: 0,
+            detections: Vec::new(),
         };
         if let Some(existing) = state.scenario.existing.clone() {
             let id = state.stack_id(&existing.name);
@@ -708,16 +772,10 @@ impl State {
             Some(FaultKind::Throttling) => {
                 error_answer(400, "Sender", "Throttling", "Rate exceeded", &request_id)
             }
-            Some(FaultKind::ServerError(status)) => {
-                let (code, message) = if status == 500 {
-                    (
-                        "InternalFailure",
-                        "The request processing has failed because of an unknown error, exception or failure.",
-                    )
-                } else {
-                    ("ServiceUnavailable", "The service is unavailable. Please try again later.")
-                };
-                error_answer(status, "Receiver", code, message, &request_id)
+            Some(FaultKind::ServerError(status)) => server_error(status, &request_id),
+            Some(FaultKind::LostAnswer(status)) => {
+                let _ = self.dispatch(&action, &params, &mut record);
+                server_error(status, &request_id)
             }
             None => match self.dispatch(&action, &params, &mut record) {
                 Ok(result) => Answer { status: 200, body: ok_body(&action, &result, &request_id) },
@@ -748,6 +806,9 @@ impl State {
             "GetTemplate" => self.get_template(p).map(Some),
             "DeleteStack" => self.delete_stack(p).map(|()| None),
             "ValidateTemplate" => Ok(Some("<Parameters/><Capabilities/>".to_string())),
+            "DetectStackDrift" => self.detect_stack_drift(p).map(Some),
+            "DescribeStackDriftDetectionStatus" => self.drift_detection_status(p).map(Some),
+            "DescribeStackResourceDrifts" => self.resource_drifts(p).map(Some),
             _ => Err((
                 400,
                 "InvalidAction",
@@ -826,6 +887,21 @@ impl State {
                 "The scripted endpoint needs TemplateBody (TemplateURL is not read)".to_string(),
             ));
         };
+        let token = p.get("ClientToken").cloned();
+        if let Some(done) = self
+            .change_sets
+            .iter()
+            .find(|c| c.stack_name == stack_name && c.name == name && !c.deleted)
+        {
+            if token.is_some() && done.client_token == token {
+                return Ok(format!("{}{}", el("Id", &done.id), el("StackId", &done.stack_id)));
+            }
+            return Err((
+                400,
+                "AlreadyExistsException",
+                format!("ChangeSet {name} already exists"),
+            ));
+        }
         let existing = self.find_stack(&stack_name);
         let stack_index = match kind.as_str() {
             "CREATE" => match existing {
@@ -915,6 +991,7 @@ impl State {
                 .collect(),
             capabilities: member_list(p, "Capabilities"),
             on_stack_failure: p.get("OnStackFailure").cloned(),
+            client_token: token,
             executed: false,
             deleted: false,
         };
@@ -1159,6 +1236,74 @@ impl State {
             "{}<StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable>",
             el("TemplateBody", &body)
         ))
+    }
+
+    fn detect_stack_drift(
+        &mut self,
+        p: &BTreeMap<String, String>,
+    ) -> Result<String, (u16, &'static str, String)> {
+        let stack_id = self.stacks[self.stack_param(p)?].id.clone();
+        let id = self.uuid();
+        self.detections.push((id.clone(), stack_id, self.scenario.drift_polls));
+        Ok(el("StackDriftDetectionId", &id))
+    }
+
+    fn drift_detection_status(
+        &mut self,
+        p: &BTreeMap<String, String>,
+    ) -> Result<String, (u16, &'static str, String)> {
+        let wanted = p.get("StackDriftDetectionId").cloned().unwrap_or_default();
+        let drifted = self.scenario.drift.len();
+        let Some(detection) = self.detections.iter_mut().find(|d| d.0 == wanted) else {
+            return Err((400, "ValidationError", format!("No drift detection {wanted}")));
+        };
+        let mut xml = el("StackId", &detection.1) + &el("StackDriftDetectionId", &detection.0);
+        if detection.2 > 0 {
+            detection.2 -= 1;
+            xml.push_str(&el("DetectionStatus", "DETECTION_IN_PROGRESS"));
+        } else {
+            xml.push_str(&el("DetectionStatus", "DETECTION_COMPLETE"));
+            xml.push_str(&el("StackDriftStatus", if drifted > 0 { "DRIFTED" } else { "IN_SYNC" }));
+            xml.push_str(&el("DriftedStackResourceCount", &drifted.to_string()));
+        }
+        xml.push_str(&el("Timestamp", &timestamp(SystemTime::now())));
+        Ok(xml)
+    }
+
+    fn resource_drifts(
+        &mut self,
+        p: &BTreeMap<String, String>,
+    ) -> Result<String, (u16, &'static str, String)> {
+        let stack = &self.stacks[self.stack_param(p)?];
+        let filters = member_list(p, "StackResourceDriftStatusFilters");
+        let mut xml = String::from("<StackResourceDrifts>");
+        for d in
+            self.scenario.drift.iter().filter(|d| filters.is_empty() || filters.contains(&d.status))
+        {
+            xml.push_str("<member>");
+            xml.push_str(&el("StackId", &stack.id));
+            xml.push_str(&el("LogicalResourceId", &d.logical_id));
+            xml.push_str(&el(
+                "PhysicalResourceId",
+                &format!("{}-{}-1Q2W3E4R5T6Y", stack.name, d.logical_id),
+            ));
+            xml.push_str(&el("ResourceType", &d.resource_type));
+            xml.push_str(&el("StackResourceDriftStatus", &d.status));
+            xml.push_str("<PropertyDifferences>");
+            for (path, expected, actual, kind) in &d.differences {
+                xml.push_str("<member>");
+                xml.push_str(&el("PropertyPath", path));
+                xml.push_str(&el("ExpectedValue", expected));
+                xml.push_str(&el("ActualValue", actual));
+                xml.push_str(&el("DifferenceType", kind));
+                xml.push_str("</member>");
+            }
+            xml.push_str("</PropertyDifferences>");
+            xml.push_str(&el("Timestamp", &timestamp(SystemTime::now())));
+            xml.push_str("</member>");
+        }
+        xml.push_str("</StackResourceDrifts>");
+        Ok(xml)
     }
 
     fn delete_stack(
@@ -1435,6 +1580,18 @@ fn ok_body(action: &str, result: &Option<String>, request_id: &str) -> String {
     format!(
         "<{action}Response xmlns=\"{XMLNS}\">{result}<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
     )
+}
+
+fn server_error(status: u16, request_id: &str) -> Answer {
+    let (code, message) = if status == 500 {
+        (
+            "InternalFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+        )
+    } else {
+        ("ServiceUnavailable", "The service is unavailable. Please try again later.")
+    };
+    error_answer(status, "Receiver", code, message, request_id)
 }
 
 fn error_answer(status: u16, kind: &str, code: &str, message: &str, request_id: &str) -> Answer {

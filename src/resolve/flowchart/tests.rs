@@ -176,3 +176,22 @@ fn ten_thousand_nested_subgraphs_resolve() {
     assert_eq!(d.groups[0].id, format!("S{}", depth - 1));
     assert_eq!(d.groups[0].members, ["A"]);
 }
+
+#[test]
+fn a_subgraph_id_used_twice_is_a_warning_on_both() {
+    let text = "graph LR\nsubgraph A[\"one\"]\n  X\nend\nsubgraph A[\"two\"]\n  Y\nend\n";
+    let source = DiagramSource::whole(1, "test".into(), text.to_string(), 0);
+    let (ast, _) = syntax::parse(&source);
+    let (diagram, found) = crate::resolve::resolve(&ast.unwrap(), &source);
+    assert_eq!(diagram.unwrap().groups.len(), 2, "still resolves, as mermaid draws it");
+    let warning = found.iter().find(|d| d.code == "m2a::resolve::duplicate_subgraph").unwrap();
+    assert_eq!(warning.severity, miette::Severity::Warning);
+    assert_eq!(warning.labels.len(), 2);
+    assert!(found.iter().all(|d| d.code == "m2a::resolve::duplicate_subgraph"), "{found:?}");
+    // Distinct ids say nothing.
+    let text = "graph LR\nsubgraph A\n  X\nend\nsubgraph B\n  Y\nend\n";
+    let source = DiagramSource::whole(1, "test".into(), text.to_string(), 0);
+    let (ast, _) = syntax::parse(&source);
+    let (_, found) = crate::resolve::resolve(&ast.unwrap(), &source);
+    assert!(found.is_empty(), "{found:?}");
+}
