@@ -134,6 +134,8 @@ struct DiffArgs {
     /// drawn as the diagram; `markdown`: that drawing and a table of changes, for a PR comment.
     #[arg(long, value_enum, default_value = "text")]
     format: DiffFormat,
+    #[command(flatten)]
+    site: SiteArgs,
     /// The CloudFormation stack to compare with (a change set, shown then deleted).
     #[cfg(feature = "deploy")]
     #[arg(long)]
@@ -513,7 +515,8 @@ fn diff_command(args: DiffArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
                 report(&SourceFile::new("diff", ""), &[diagnostic], stderr);
                 return EXIT_USER_ERROR;
             }
-            revision_diff(&args.input, new, args.diagram.as_deref(), args.format, stdout, stderr)
+            let diagram = args.diagram.as_deref();
+            revision_diff(&args.input, new, diagram, args.site, args.format, stdout, stderr)
         }
         #[cfg(feature = "deploy")]
         (None, Some(stack_name)) => {
@@ -523,6 +526,7 @@ fn diff_command(args: DiffArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
                 diagram: args.diagram,
                 parameters: args.parameters,
                 parameters_file: args.parameters_file,
+                site: args.site,
                 connection: args.connection,
             };
             let drawn = (args.format != DiffFormat::Text).then_some(args.format);
@@ -553,17 +557,24 @@ fn diff_command(args: DiffArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
 fn one_compiled(
     path: &PathBuf,
     diagram: Option<&str>,
+    site: SiteArgs,
     stderr: &mut dyn Write,
 ) -> Result<(SourceFile, crate::Compiled), u8> {
     let Some(file) = load(path, stderr) else { return Err(EXIT_USER_ERROR) };
-    let (mut compiled, warnings) =
-        match crate::compile_file(&file, diagram, LowerOptions::default(), Format::Json) {
-            Ok(done) => done,
-            Err(diagnostics) => {
-                report(&file, &diagnostics, stderr);
-                return Err(EXIT_USER_ERROR);
-            }
-        };
+    let compiled = crate::compile_file_with(
+        &file,
+        diagram,
+        site.options(),
+        LowerOptions::default(),
+        Format::Json,
+    );
+    let (mut compiled, warnings) = match compiled {
+        Ok(done) => done,
+        Err(diagnostics) => {
+            report(&file, &diagnostics, stderr);
+            return Err(EXIT_USER_ERROR);
+        }
+    };
     report(&file, &warnings, stderr);
     if compiled.len() == 1 {
         let one = compiled.remove(0);
@@ -596,15 +607,16 @@ fn revision_diff(
     old_path: &PathBuf,
     new_path: &PathBuf,
     diagram: Option<&str>,
+    site: SiteArgs,
     format: DiffFormat,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
-    let (old_file, old) = match one_compiled(old_path, diagram, stderr) {
+    let (old_file, old) = match one_compiled(old_path, diagram, site, stderr) {
         Ok(done) => done,
         Err(code) => return code,
     };
-    let (new_file, new) = match one_compiled(new_path, diagram, stderr) {
+    let (new_file, new) = match one_compiled(new_path, diagram, site, stderr) {
         Ok(done) => done,
         Err(code) => return code,
     };
