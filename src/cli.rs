@@ -14,6 +14,7 @@ use crate::emit::Format;
 use crate::extract;
 use crate::ir::canonical::to_canonical_json;
 use crate::lower::{LowerOptions, Network};
+use crate::resolve::{DEFAULT_MAX_EDGES, ResolveOptions};
 use crate::source::{SourceFile, Span};
 
 /// Exit code for success.
@@ -45,6 +46,8 @@ enum Command {
         /// Only the diagram with this number (1-based) or heading.
         #[arg(long)]
         diagram: Option<String>,
+        #[command(flatten)]
+        site: SiteArgs,
     },
     /// Compile diagrams to CloudFormation templates (JSON on stdout by default).
     Compile {
@@ -65,6 +68,8 @@ enum Command {
         /// Network: a new VPC, or an existing VPC and subnets as parameters (overrides the diagram).
         #[arg(long, value_enum)]
         network: Option<NetworkArg>,
+        #[command(flatten)]
+        site: SiteArgs,
     },
     /// Explain every decision: element kinds and why, resources, network rules, IAM grants.
     Explain {
@@ -73,6 +78,8 @@ enum Command {
         /// Only the diagram with this number (1-based) or heading.
         #[arg(long)]
         diagram: Option<String>,
+        #[command(flatten)]
+        site: SiteArgs,
     },
     /// Deploy a diagram: change set, table of changes, confirmation, then live progress.
     #[cfg(feature = "deploy")]
@@ -127,6 +134,8 @@ struct DiffArgs {
     /// drawn as the diagram; `markdown`: that drawing and a table of changes, for a PR comment.
     #[arg(long, value_enum, default_value = "text")]
     format: DiffFormat,
+    #[command(flatten)]
+    site: SiteArgs,
     /// The CloudFormation stack to compare with (a change set, shown then deleted).
     #[cfg(feature = "deploy")]
     #[arg(long)]
@@ -216,7 +225,25 @@ struct DeployTarget {
     #[arg(long)]
     parameters_file: Option<PathBuf>,
     #[command(flatten)]
+    site: SiteArgs,
+    #[command(flatten)]
     connection: ConnectionArgs,
+}
+
+/// Settings of the site that renders the diagrams, which a diagram cannot change: what the
+/// site passes to mermaid's `initialize()`.
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct SiteArgs {
+    /// The most edges a flowchart may have: mermaid's `maxEdges` (a diagram's own
+    /// `%%{init}%%` cannot raise it).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_EDGES)]
+    max_edges: usize,
+}
+
+impl SiteArgs {
+    fn options(self) -> ResolveOptions {
+        ResolveOptions { max_edges: self.max_edges }
+    }
 }
 
 /// Where AWS is: each flag wins over the environment (`AWS_REGION`, `AWS_PROFILE`,
@@ -264,8 +291,10 @@ pub fn run(
         }
     };
     match args.command {
-        Command::Parse { input, diagram } => parse(&input, diagram.as_deref(), stdout, stderr),
-        Command::Compile { input, output, format, diagram, emit, network } => {
+        Command::Parse { input, diagram, site } => {
+            parse(&input, diagram.as_deref(), site.options(), stdout, stderr)
+        }
+        Command::Compile { input, output, format, diagram, emit, network, site } => {
             let network = network.map(|n| match n {
                 NetworkArg::New => Network::New,
                 NetworkArg::Existing => Network::Existing,
@@ -277,12 +306,15 @@ pub fn run(
                 format,
                 diagram.as_deref(),
                 emit,
+                site.options(),
                 options,
                 stdout,
                 stderr,
             )
         }
-        Command::Explain { input, diagram } => explain(&input, diagram.as_deref(), stdout, stderr),
+        Command::Explain { input, diagram, site } => {
+            explain(&input, diagram.as_deref(), site.options(), stdout, stderr)
+        }
         #[cfg(feature = "deploy")]
         Command::Deploy { target, yes, keep_on_failure, allow_data_loss, template_bucket } => {
             let flags =
@@ -370,15 +402,20 @@ fn deploy_command(
         }
     }
     parameters.extend(target.parameters);
-    let options = LowerOptions::default();
-    let (compiled, warnings) =
-        match crate::compile_file(&file, target.diagram.as_deref(), options, Format::Json) {
-            Ok(done) => done,
-            Err(diagnostics) => {
-                report(&file, &diagnostics, stderr);
-                return EXIT_USER_ERROR;
-            }
-        };
+    let compiled = crate::compile_file_with(
+        &file,
+        target.diagram.as_deref(),
+        target.site.options(),
+        LowerOptions::default(),
+        Format::Json,
+    );
+    let (compiled, warnings) = match compiled {
+        Ok(done) => done,
+        Err(diagnostics) => {
+            report(&file, &diagnostics, stderr);
+            return EXIT_USER_ERROR;
+        }
+    };
     report(&file, &warnings, stderr);
     let (template, diagram) = match compiled.as_slice() {
         [one] => (one.template.clone(), one.diagram.clone()),
@@ -478,7 +515,8 @@ fn diff_command(args: DiffArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
                 report(&SourceFile::new("diff", ""), &[diagnostic], stderr);
                 return EXIT_USER_ERROR;
             }
-            revision_diff(&args.input, new, args.diagram.as_deref(), args.format, stdout, stderr)
+            let diagram = args.diagram.as_deref();
+            revision_diff(&args.input, new, diagram, args.site, args.format, stdout, stderr)
         }
         #[cfg(feature = "deploy")]
         (None, Some(stack_name)) => {
@@ -488,6 +526,7 @@ fn diff_command(args: DiffArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
                 diagram: args.diagram,
                 parameters: args.parameters,
                 parameters_file: args.parameters_file,
+                site: args.site,
                 connection: args.connection,
             };
             let drawn = (args.format != DiffFormat::Text).then_some(args.format);
@@ -518,17 +557,24 @@ fn diff_command(args: DiffArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
 fn one_compiled(
     path: &PathBuf,
     diagram: Option<&str>,
+    site: SiteArgs,
     stderr: &mut dyn Write,
 ) -> Result<(SourceFile, crate::Compiled), u8> {
     let Some(file) = load(path, stderr) else { return Err(EXIT_USER_ERROR) };
-    let (mut compiled, warnings) =
-        match crate::compile_file(&file, diagram, LowerOptions::default(), Format::Json) {
-            Ok(done) => done,
-            Err(diagnostics) => {
-                report(&file, &diagnostics, stderr);
-                return Err(EXIT_USER_ERROR);
-            }
-        };
+    let compiled = crate::compile_file_with(
+        &file,
+        diagram,
+        site.options(),
+        LowerOptions::default(),
+        Format::Json,
+    );
+    let (mut compiled, warnings) = match compiled {
+        Ok(done) => done,
+        Err(diagnostics) => {
+            report(&file, &diagnostics, stderr);
+            return Err(EXIT_USER_ERROR);
+        }
+    };
     report(&file, &warnings, stderr);
     if compiled.len() == 1 {
         let one = compiled.remove(0);
@@ -561,15 +607,16 @@ fn revision_diff(
     old_path: &PathBuf,
     new_path: &PathBuf,
     diagram: Option<&str>,
+    site: SiteArgs,
     format: DiffFormat,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
-    let (old_file, old) = match one_compiled(old_path, diagram, stderr) {
+    let (old_file, old) = match one_compiled(old_path, diagram, site, stderr) {
         Ok(done) => done,
         Err(code) => return code,
     };
-    let (new_file, new) = match one_compiled(new_path, diagram, stderr) {
+    let (new_file, new) = match one_compiled(new_path, diagram, site, stderr) {
         Ok(done) => done,
         Err(code) => return code,
     };
@@ -678,11 +725,12 @@ fn destroy_command(
 fn parse(
     input: &PathBuf,
     diagram: Option<&str>,
+    site: ResolveOptions,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
     let Some(file) = load(input, stderr) else { return EXIT_USER_ERROR };
-    let parsed = match crate::parse_file(&file, diagram) {
+    let parsed = match crate::parse_file_with(&file, diagram, site) {
         Ok(parsed) => parsed,
         Err(diagnostics) => {
             report(&file, &diagnostics, stderr);
@@ -791,12 +839,14 @@ fn compile(
     format: Format,
     diagram: Option<&str>,
     emit: Option<Stage>,
+    site: ResolveOptions,
     options: LowerOptions,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
     let Some(file) = load(input, stderr) else { return EXIT_USER_ERROR };
-    let (compiled, warnings) = match crate::compile_file(&file, diagram, options, format) {
+    let compiled = crate::compile_file_with(&file, diagram, site, options, format);
+    let (compiled, warnings) = match compiled {
         Ok(done) => done,
         Err(diagnostics) => {
             report(&file, &diagnostics, stderr);
@@ -935,18 +985,20 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
 fn explain(
     input: &PathBuf,
     diagram: Option<&str>,
+    site: ResolveOptions,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
     let Some(file) = load(input, stderr) else { return EXIT_USER_ERROR };
-    let (compiled, warnings) =
-        match crate::compile_file(&file, diagram, LowerOptions::default(), Format::Json) {
-            Ok(done) => done,
-            Err(diagnostics) => {
-                report(&file, &diagnostics, stderr);
-                return EXIT_USER_ERROR;
-            }
-        };
+    let compiled =
+        crate::compile_file_with(&file, diagram, site, LowerOptions::default(), Format::Json);
+    let (compiled, warnings) = match compiled {
+        Ok(done) => done,
+        Err(diagnostics) => {
+            report(&file, &diagnostics, stderr);
+            return EXIT_USER_ERROR;
+        }
+    };
     report(&file, &warnings, stderr);
     let mut out = String::new();
     for c in &compiled {

@@ -33,8 +33,18 @@ pub struct Parsed {
 }
 
 /// Extract, parse and resolve every infrastructure diagram of `file` (or only the one
-/// `diagram` names, by number or heading). All errors of all diagrams are reported at once.
+/// `diagram` names, by number or heading) with mermaid's default settings. All errors of all
+/// diagrams are reported at once.
 pub fn parse_file(file: &SourceFile, diagram: Option<&str>) -> Result<Parsed, Vec<Diagnostic>> {
+    parse_file_with(file, diagram, resolve::ResolveOptions::default())
+}
+
+/// [`parse_file`] with the settings a diagram cannot change (`--max-edges`).
+pub fn parse_file_with(
+    file: &SourceFile,
+    diagram: Option<&str>,
+    options: resolve::ResolveOptions,
+) -> Result<Parsed, Vec<Diagnostic>> {
     let extracted = extract::extract(file).map_err(|d| vec![d])?;
     let sources = match diagram {
         Some(wanted) => vec![extract::select(&extracted.diagrams, wanted).map_err(|d| vec![d])?],
@@ -46,7 +56,7 @@ pub fn parse_file(file: &SourceFile, diagram: Option<&str>) -> Result<Parsed, Ve
         let (ast, found) = syntax::parse(source);
         diagnostics.extend(found);
         let Some(ast) = ast else { continue };
-        let (resolved, found) = resolve::resolve(&ast, source);
+        let (resolved, found) = resolve::resolve_with(&ast, source, options);
         diagnostics.extend(found);
         diagrams.extend(resolved);
     }
@@ -78,14 +88,26 @@ pub struct Compiled {
 }
 
 /// Extract, parse, resolve, lower and emit every infrastructure diagram of `file` (or the
-/// one `diagram` names). Nothing is returned unless every diagram compiles.
+/// one `diagram` names) with mermaid's default settings. Nothing is returned unless every
+/// diagram compiles.
 pub fn compile_file(
     file: &SourceFile,
     diagram: Option<&str>,
     options: lower::LowerOptions,
     format: emit::Format,
 ) -> Result<(Vec<Compiled>, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let parsed = parse_file(file, diagram)?;
+    compile_file_with(file, diagram, resolve::ResolveOptions::default(), options, format)
+}
+
+/// [`compile_file`] with the settings a diagram cannot change (`--max-edges`).
+pub fn compile_file_with(
+    file: &SourceFile,
+    diagram: Option<&str>,
+    resolve_options: resolve::ResolveOptions,
+    options: lower::LowerOptions,
+    format: emit::Format,
+) -> Result<(Vec<Compiled>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let parsed = parse_file_with(file, diagram, resolve_options)?;
     let catalog = catalog::Catalog::builtin();
     let mut diagnostics = parsed.warnings;
     let mut compiled = Vec::new();

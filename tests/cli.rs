@@ -176,3 +176,35 @@ fn a_diagram_cannot_raise_the_edge_limit() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("edge limit exceeded"), "{name}");
     }
 }
+
+/// The site's own limit (mermaid's `initialize({maxEdges})`) is `--max-edges`: 500 by
+/// default, as in mermaid, and raised only by the flag.
+#[test]
+fn max_edges_flag_raises_the_edge_limit() {
+    let dir = scratch("max-edges-flag");
+    let edges: String = (0..600).map(|i| format!("  N{i} --> N{}\n", i + 1)).collect();
+    let path = dir.join("long-chain.mmd");
+    std::fs::write(&path, format!("flowchart LR\n{edges}")).expect("write");
+    let path = path.to_str().expect("utf8");
+    for command in ["parse", "compile", "explain"] {
+        let out = run(&[command, path]);
+        assert_eq!(out.status.code(), Some(1), "{command}: 600 edges are over the default 500");
+        assert!(out.stdout.is_empty(), "{command}: no partial output");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("m2a::resolve::edge_limit"), "{command}: {stderr}");
+        assert!(stderr.contains("more than 500 edges"), "{command}: {stderr}");
+        assert!(stderr.contains("--max-edges"), "{command}: the help names the flag: {stderr}");
+
+        let out = run(&[command, path, "--max-edges", "1000"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{command} --max-edges 1000: {stderr}");
+        assert!(!stderr.contains("edge_limit"), "{command}: {stderr}");
+    }
+    let out = run(&["parse", path, "--max-edges", "1000"]);
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(parsed["edges"].as_array().map(Vec::len), Some(600));
+
+    let out = run(&["parse", path, "--max-edges", "599"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("more than 599 edges"));
+}

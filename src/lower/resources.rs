@@ -152,10 +152,7 @@ fn ensure_sg(l: &mut Lowering<'_>, owner: &str) -> String {
         return id.clone();
     }
     let title = l
-        .diagram
-        .groups
-        .iter()
-        .find(|g| g.id == owner)
+        .first_group(owner)
         .map(|g| g.display_title().to_string())
         .or_else(|| l.element(owner).map(|e| e.display_label().to_string()))
         .unwrap_or_else(|| owner.to_string());

@@ -19,12 +19,13 @@ use crate::syntax::flowchart::shape_name;
 
 use sanitize::sanitize;
 
-/// mermaid's default `maxEdges`.
-const MAX_EDGES: usize = 500;
-
 /// Fill `diagram` from the AST; returns every problem found.
-pub fn resolve(ast: &ast::Flowchart, diagram: &mut Diagram) -> Vec<Diagnostic> {
-    let mut db = Db::default();
+pub fn resolve(
+    ast: &ast::Flowchart,
+    options: super::ResolveOptions,
+    diagram: &mut Diagram,
+) -> Vec<Diagnostic> {
+    let mut db = Db { max_edges: options.max_edges, ..Db::default() };
     let direction = ast.direction.as_ref().map_or(Direction::TB, |d| header_direction(&d.value));
     diagram.direction = Some(direction);
     db.inherited_direction = ast.inherit_dir.then_some(direction);
@@ -98,10 +99,15 @@ struct Vertex {
 struct Db {
     vertices: BTreeMap<String, Vertex>,
     edges: Vec<Edge>,
-    /// The id of every edge (user-defined or generated), for `e1@{...}` and `class e1 x`.
-    edge_ids: Vec<String>,
+    /// The id of every edge (user-defined or generated), for `e1@{...}` and `class e1 x`:
+    /// the index of the first edge with that id.
+    edge_ids: HashMap<String, usize>,
+    /// How many edges join each (start, end) pair so far, for generated edge ids.
+    edges_between: HashMap<(String, String), usize>,
     class_defs: BTreeMap<String, ClassDef>,
     groups: Vec<Group>,
+    /// The index of the last completed subgraph with each id.
+    group_index: HashMap<String, usize>,
     /// Every id that is already a member of a completed subgraph.
     grouped: HashSet<String>,
     /// Where each subgraph id was first used.
@@ -112,6 +118,8 @@ struct Db {
     sub_count: usize,
     /// The diagram direction when the configuration sets `flowchart.inheritDir`.
     inherited_direction: Option<Direction>,
+    /// mermaid's `maxEdges`.
+    max_edges: usize,
     edge_limit_reported: bool,
     diagnostics: Vec<Diagnostic>,
 }
@@ -164,7 +172,7 @@ impl Db {
             ast::Statement::Style(style) => {
                 present(diagram, "style", style.span);
                 let id = &style.id.value;
-                if !self.edge_ids.contains(id) {
+                if !self.edge_ids.contains_key(id) {
                     let vertex = self.vertex(id, style.id.span);
                     vertex.styles.extend(style.styles.iter().cloned());
                 }
@@ -224,7 +232,7 @@ impl Db {
         if id.trim().is_empty() {
             return;
         }
-        let is_edge = self.edge_ids.contains(id);
+        let is_edge = self.edge_ids.contains_key(id);
         if !is_edge {
             let vertex = self.vertex(id, node.id.span);
             if let Some(shape) = &node.shape {
@@ -259,7 +267,7 @@ impl Db {
                 return;
             }
         };
-        if let Some(index) = self.edge_ids.iter().position(|e| e == id) {
+        if let Some(&index) = self.edge_ids.get(id) {
             if let Some(edge) = self.edges.get_mut(index) {
                 if let Some(animate) = doc.get("animate") {
                     edge.animate = Some(animate == "true");
@@ -326,16 +334,19 @@ impl Db {
     }
 
     fn add_single_link(&mut self, start: &str, end: &str, link: &ast::Link, id: Option<String>) {
-        if self.edges.len() >= MAX_EDGES {
+        if self.edges.len() >= self.max_edges {
             if !self.edge_limit_reported {
                 self.edge_limit_reported = true;
+                let max = self.max_edges;
                 self.diagnostics.push(
                     Diagnostic::error(
                         "m2a::resolve::edge_limit",
-                        format!("more than {MAX_EDGES} edges: edge limit exceeded"),
+                        format!("more than {max} edges: edge limit exceeded"),
                     )
-                    .with_label(link.span, format!("edge number {} is here", MAX_EDGES + 1))
-                    .with_help("mermaid draws at most 500 edges by default; split the diagram"),
+                    .with_label(link.span, format!("edge number {} is here", max + 1))
+                    .with_help(format!(
+                        "mermaid draws at most {max} edges (`maxEdges`, which a diagram cannot raise); split the diagram, or pass `--max-edges N` if your site's mermaid allows more"
+                    )),
                 );
             }
             return;
@@ -348,12 +359,13 @@ impl Db {
             }
             None => (None, LabelType::Text),
         };
-        let user_id = id.filter(|id| !self.edge_ids.contains(id));
+        let user_id = id.filter(|id| !self.edge_ids.contains_key(id));
+        let between = self.edges_between.entry((start.to_string(), end.to_string())).or_default();
+        let existing = *between;
+        *between += 1;
         let edge_id = match &user_id {
             Some(id) => id.clone(),
             None => {
-                let existing =
-                    self.edges.iter().filter(|e| e.from.id == start && e.to.id == end).count();
                 let counter = if existing == 0 { 0 } else { existing + 1 };
                 format!("L_{start}_{end}_{counter}")
             }
@@ -388,7 +400,7 @@ impl Db {
             animation: None,
             curve: None,
         });
-        self.edge_ids.push(edge_id);
+        self.edge_ids.entry(edge_id).or_insert(self.edges.len() - 1);
     }
 
     /// `end`: the subgraph is complete; returns its id.
@@ -447,6 +459,7 @@ impl Db {
             members,
             classes: Vec::new(),
         });
+        self.group_index.insert(id.clone(), self.groups.len() - 1);
         id
     }
 
@@ -469,12 +482,12 @@ impl Db {
             if let Some(vertex) = self.vertices.get_mut(id) {
                 vertex.classes.push(class.to_string());
             }
-            if let Some(index) = self.edge_ids.iter().position(|e| e == id)
+            if let Some(&index) = self.edge_ids.get(id)
                 && let Some(edge) = self.edges.get_mut(index)
             {
                 edge.classes.push(class.to_string());
             }
-            if let Some(group) = self.groups.iter_mut().rev().find(|g| g.id == id) {
+            if let Some(group) = self.group_index.get(id).and_then(|&i| self.groups.get_mut(i)) {
                 group.classes.push(class.to_string());
             }
         }
