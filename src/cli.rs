@@ -183,6 +183,8 @@ struct CheckArgs {
     /// `text` (only what is out of sync) or `json` (the whole report).
     #[arg(long, value_enum, default_value = "text")]
     format: ReportFormat,
+    #[command(flatten)]
+    site: SiteArgs,
     /// The stack the one diagram checked is deployed as (compares GetTemplate).
     #[cfg(feature = "deploy")]
     #[arg(long)]
@@ -667,6 +669,7 @@ fn revision_diff(
 fn check_command(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> u8 {
     let request = crate::check::Request {
         paths: args.paths,
+        resolve: args.site.options(),
         templates: args.templates,
         strict: args.strict,
         #[cfg(feature = "deploy")]

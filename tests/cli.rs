@@ -186,7 +186,7 @@ fn max_edges_flag_raises_the_edge_limit() {
     let path = dir.join("long-chain.mmd");
     std::fs::write(&path, format!("flowchart LR\n{edges}")).expect("write");
     let path = path.to_str().expect("utf8");
-    for command in ["parse", "compile", "explain"] {
+    for command in ["parse", "compile", "explain", "check"] {
         let out = run(&[command, path]);
         assert_eq!(out.status.code(), Some(1), "{command}: 600 edges are over the default 500");
         assert!(out.stdout.is_empty(), "{command}: no partial output");

@@ -36,6 +36,8 @@ use crate::source::SourceFile;
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     pub paths: Vec<PathBuf>,
+    /// Site settings (`--max-edges`), as for `compile`.
+    pub resolve: crate::resolve::ResolveOptions,
     /// The folder of committed templates.
     pub templates: Option<PathBuf>,
     /// Warnings fail the check (exit 1).
@@ -232,7 +234,13 @@ pub fn run(request: &Request) -> Outcome {
             }
         };
         let index = files.len();
-        match crate::compile_file(&file, None, LowerOptions::default(), Format::Json) {
+        match crate::compile_file_with(
+            &file,
+            None,
+            request.resolve,
+            LowerOptions::default(),
+            Format::Json,
+        ) {
             Ok((compiled, found)) => {
                 let found: Vec<Diagnostic> =
                     found.into_iter().filter(|d| d.severity != miette::Severity::Advice).collect();
@@ -543,8 +551,13 @@ fn stack_targets(
         let compiled = match &entry.diagram {
             None => checked.iter().filter(|c| c.file == index).collect::<Vec<_>>(),
             Some(wanted) => {
-                match crate::compile_file(file, Some(wanted), LowerOptions::default(), Format::Json)
-                {
+                match crate::compile_file_with(
+                    file,
+                    Some(wanted),
+                    request.resolve,
+                    LowerOptions::default(),
+                    Format::Json,
+                ) {
                     Ok((compiled, _)) => {
                         let names: Vec<&str> =
                             compiled.iter().map(|c| c.diagram.name.as_str()).collect();
