@@ -264,6 +264,39 @@ struct ConnectionArgs {
     endpoint_url: Option<String>,
 }
 
+#[cfg(feature = "deploy")]
+impl ConnectionArgs {
+    /// The same connection as flags of the AWS CLI (for the commands we suggest).
+    fn aws_cli_flags(&self) -> String {
+        [
+            ("--region", &self.region),
+            ("--profile", &self.profile),
+            ("--endpoint-url", &self.endpoint_url),
+        ]
+        .into_iter()
+        .filter_map(|(flag, value)| value.as_ref().map(|v| format!(" {flag} {}", shell_quote(v))))
+        .collect()
+    }
+}
+
+/// This command line as the user could type it again (to resume after Ctrl-C).
+#[cfg(feature = "deploy")]
+fn invocation() -> String {
+    let args = std::env::args_os().skip(1).map(|a| shell_quote(&a.to_string_lossy()));
+    std::iter::once("mermaid2aws".to_string()).chain(args).collect::<Vec<_>>().join(" ")
+}
+
+/// A word for a POSIX shell: as it is when it holds only safe characters, else single-quoted.
+#[cfg(feature = "deploy")]
+fn shell_quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// An intermediate representation `compile --emit` can dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Stage {
@@ -446,7 +479,6 @@ fn deploy_command(
         }
     };
     let (interactive, live) = terminal();
-    let word = if kind == DeployKind::Deploy { "deploy" } else { "diff" };
     let options = crate::deploy::Options {
         stack_name: target.stack_name.clone(),
         parameters,
@@ -456,11 +488,8 @@ fn deploy_command(
         template_bucket: flags.template_bucket,
         interactive,
         live,
-        command_line: format!(
-            "mermaid2aws {word} {} --stack-name {}",
-            target.input.display(),
-            target.stack_name
-        ),
+        command_line: invocation(),
+        aws_flags: target.connection.aws_cli_flags(),
     };
     let connection = target.connection.connection();
     let outcome = match kind {
@@ -712,7 +741,8 @@ fn destroy_command(
 ) -> u8 {
     let (interactive, live) = terminal();
     let options = crate::deploy::Options {
-        command_line: format!("mermaid2aws destroy --stack-name {stack_name}"),
+        command_line: invocation(),
+        aws_flags: connection.aws_cli_flags(),
         stack_name,
         yes,
         interactive,

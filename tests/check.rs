@@ -312,16 +312,11 @@ fn no_network_without_a_stack() {
 fn a_stack_without_a_region_is_a_user_error() {
     let dir = repo("no-region");
     std::fs::write(dir.join("one.mmd"), "graph LR\n    Q[SQS queue]\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"));
+    let out = support::isolate_from_aws_config(&mut command)
         .args(["check", "one.mmd", "--stack-name", "shop"])
         .current_dir(&dir)
         .env("NO_COLOR", "1")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));

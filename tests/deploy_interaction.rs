@@ -5,11 +5,14 @@
 
 mod support;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::scripted_cfn::{Fault, Request, Scenario, ScriptedCfn, aws_client_env, ev};
+use support::scripted_cfn::{
+    Change, Fault, Replacement, Request, Scenario, ScriptedCfn, aws_client_env, ev, stack_ev,
+};
 
 const STACK: &str = "shop";
 const CERT: &str = "ELBCertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c";
@@ -111,6 +114,7 @@ fn ctrl_c_while_following_stops_following_cancels_nothing_and_says_how_to_watch(
     ]));
     let mut child = command(&cfn, env!("CARGO_BIN_EXE_mermaid2aws"))
         .args(deploy_args())
+        .args(["--region", "us-east-1"])
         .spawn()
         .expect("run mermaid2aws");
     let started = Instant::now();
@@ -127,7 +131,13 @@ fn ctrl_c_while_following_stops_following_cancels_nothing_and_says_how_to_watch(
     assert_eq!(output.status.code(), Some(130), "{all}");
     assert!(all.contains("stopped following"), "{all}");
     assert!(all.contains("not cancelled"), "{all}");
-    assert!(all.contains("describe-stack-events --stack-name shop"), "how to watch: {all}");
+    assert!(
+        all.contains("describe-stack-events --stack-name shop --region us-east-1\n"),
+        "how to watch, with the same connection: {all}"
+    );
+    let again =
+        format!("or run again:  mermaid2aws {} --region us-east-1 (", deploy_args().join(" "));
+    assert!(all.contains(&again), "how to resume, the same command line: {all}");
     let log = cfn.requests();
     for action in ["CancelUpdateStack", "DeleteStack", "DeleteChangeSet", "RollbackStack"] {
         assert_eq!(calls(&log, action), 0, "{action} after Ctrl-C: {log:?}");
@@ -160,6 +170,33 @@ fn a_change_set_created_although_its_answer_was_lost_is_not_made_twice() {
 }
 
 #[test]
+fn an_execution_whose_answer_was_lost_is_retried_with_its_token_and_followed() {
+    let scenario = Scenario::create_succeeds(vec![
+        ev(200, "Vpc", VPC, "CREATE_IN_PROGRESS"),
+        ev(500, "Vpc", VPC, "CREATE_COMPLETE"),
+    ])
+    .with_fault(Fault::lost_answer("ExecuteChangeSet", 1, 503));
+    let cfn = ScriptedCfn::start(scenario);
+    let output = finish(
+        command(&cfn, env!("CARGO_BIN_EXE_mermaid2aws")).args(deploy_args()).spawn().unwrap(),
+    );
+    let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{all}");
+    assert!(all.contains("stack `shop`: CREATE_COMPLETE"), "{all}");
+    let log = cfn.requests();
+    let executes: Vec<&Request> = log.iter().filter(|r| r.action == "ExecuteChangeSet").collect();
+    assert_eq!(executes.len(), 2, "the SDK retried the lost answer: {log:?}");
+    assert_eq!(executes[0].status, 503);
+    assert_eq!(executes[1].status, 200, "the retry with the same token succeeded: {log:?}");
+    let token = executes[0].params.get("ClientRequestToken");
+    assert!(
+        token.is_some() && token == executes[1].params.get("ClientRequestToken"),
+        "{executes:?}"
+    );
+    assert_eq!(calls(&log, "DeleteChangeSet"), 0, "{log:?}");
+}
+
+#[test]
 fn an_sso_profile_without_a_login_is_one_clear_error_before_any_call() {
     let cfn = ScriptedCfn::start(Scenario::default());
     let home = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sso-home");
@@ -185,4 +222,150 @@ fn an_sso_profile_without_a_login_is_one_clear_error_before_any_call() {
     assert!(err.contains("aws sso login --profile dev"), "{err}");
     assert!(output.stdout.is_empty(), "no output on error: {}", text(&output.stdout));
     assert!(cfn.requests().is_empty(), "no call was made: {:?}", cfn.requests());
+}
+
+/// Run `args` on a terminal and answer each question deploy asks, in turn; returns the exit
+/// code and everything the terminal showed.
+fn answering(cfn: &ScriptedCfn, args: &[&str], answers: &[&str]) -> (Option<i32>, String) {
+    let line = std::iter::once(env!("CARGO_BIN_EXE_mermaid2aws"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = command(cfn, "/usr/bin/script")
+        .args(["-qefc", &line, "/dev/null"])
+        .env("TERM", "xterm-256color")
+        .env("COLUMNS", "160")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run script");
+    let shown = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let (shown, mut stdout) = (shown.clone(), child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                shown.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let started = Instant::now();
+    for (asked, answer) in answers.iter().enumerate() {
+        while shown.lock().unwrap().matches("[y/N]").count() <= asked {
+            assert!(
+                started.elapsed() < DEADLINE,
+                "question {asked} not asked: {}",
+                shown.lock().unwrap()
+            );
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "exited unasked: {}",
+                shown.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stdin.write_all(format!("{answer}\r").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("still running after {DEADLINE:?}: {}", shown.lock().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    let code = child.wait().unwrap().code();
+    reader.join().unwrap();
+    let shown = shown.lock().unwrap().clone();
+    (code, shown)
+}
+
+fn without_yes() -> Vec<&'static str> {
+    deploy_args().into_iter().filter(|a| *a != "--yes").collect()
+}
+
+#[test]
+fn on_a_terminal_deploy_asks_and_no_deletes_the_change_set_and_changes_nothing() {
+    let cfn =
+        ScriptedCfn::start(Scenario::create_succeeds(vec![ev(300, "Vpc", VPC, "CREATE_COMPLETE")]));
+    let (code, shown) = answering(&cfn, &without_yes(), &["n"]);
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(shown.contains("deploy these changes to stack `shop`? [y/N]"), "{shown}");
+    assert!(shown.contains("the changes were not confirmed"), "{shown}");
+    let log = cfn.requests();
+    assert_eq!(calls(&log, "ExecuteChangeSet"), 0, "{log:?}");
+    assert_eq!(calls(&log, "DeleteChangeSet"), 1, "{log:?}");
+}
+
+#[test]
+fn on_a_terminal_deploy_asks_and_yes_deploys() {
+    let cfn = ScriptedCfn::start(Scenario::create_succeeds(vec![
+        ev(300, "Vpc", VPC, "CREATE_IN_PROGRESS"),
+        ev(600, "Vpc", VPC, "CREATE_COMPLETE"),
+    ]));
+    let (code, shown) = answering(&cfn, &without_yes(), &["y"]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains("stack `shop`: CREATE_COMPLETE"), "{shown}");
+    assert_eq!(calls(&cfn.requests(), "ExecuteChangeSet"), 1);
+}
+
+fn seed_template() -> String {
+    let text = std::fs::read_to_string(support::repo_dir().join("diagrams/seed-iaas.mmd")).unwrap();
+    support::compile_text("diagrams/seed-iaas.mmd", &text).remove(0).to_string()
+}
+
+#[test]
+fn on_a_terminal_a_stack_in_rollback_complete_is_deleted_and_recreated_when_confirmed() {
+    let cfn = ScriptedCfn::start(
+        Scenario::create_succeeds(vec![ev(300, "Vpc", VPC, "CREATE_COMPLETE")])
+            .existing_stack(STACK, "ROLLBACK_COMPLETE", &seed_template())
+            .with_history(vec![
+                stack_ev(0, "CREATE_IN_PROGRESS"),
+                stack_ev(0, "ROLLBACK_COMPLETE"),
+            ]),
+    );
+    let (code, shown) = answering(&cfn, &without_yes(), &["y", "y"]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains("delete stack `shop` and create it again? [y/N]"), "{shown}");
+    assert!(shown.contains("deploy these changes to stack `shop`? [y/N]"), "{shown}");
+    let log = cfn.requests();
+    let delete = log.iter().position(|r| r.action == "DeleteStack");
+    let create = log.iter().position(|r| r.action == "CreateChangeSet");
+    assert!(delete.is_some() && delete < create, "deleted, then created: {log:?}");
+    assert_eq!(cfn.stack_status(STACK).as_deref(), Some("CREATE_COMPLETE"));
+}
+
+#[test]
+fn on_a_terminal_a_deploy_waits_for_an_operation_in_progress_then_deploys() {
+    let lt = "AWS::EC2::LaunchTemplate";
+    let cfn = ScriptedCfn::start(
+        Scenario::default()
+            .existing_stack(STACK, "UPDATE_IN_PROGRESS", &seed_template())
+            .under_way(vec![
+                ev(500, "KLaunchTemplate", lt, "UPDATE_IN_PROGRESS"),
+                stack_ev(2500, "UPDATE_COMPLETE"),
+            ])
+            .changes(vec![Change::modify("ASGLaunchTemplate", lt, Replacement::False)])
+            .on_execute(vec![
+                ev(200, "ASGLaunchTemplate", lt, "UPDATE_IN_PROGRESS"),
+                ev(500, "ASGLaunchTemplate", lt, "UPDATE_COMPLETE"),
+                stack_ev(800, "UPDATE_COMPLETE"),
+            ]),
+    );
+    let output = finish(in_terminal(&cfn, &deploy_args()));
+    let shown = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("has an operation in progress (UPDATE_IN_PROGRESS): waiting"),
+        "{shown}"
+    );
+    let log = cfn.requests();
+    let created = log.iter().find(|r| r.action == "CreateChangeSet").expect("a change set");
+    assert!(created.at >= Duration::from_millis(2500), "only once the stack was free: {log:?}");
+    assert_eq!(calls(&log, "ExecuteChangeSet"), 1);
 }

@@ -367,16 +367,14 @@ fn ctrl_c_stops_with_exit_130_and_says_what_happened() {
     let dir = workdir("ctrl-c");
     let seed = std::fs::read_to_string(support::repo_dir().join("diagrams/seed-iaas.mmd")).unwrap();
     std::fs::write(dir.join("seed-iaas.mmd"), seed).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"));
+    let child = support::isolate_from_aws_config(&mut command)
         .args(["deploy", "seed-iaas.mmd", "--stack-name", "seed", "--yes", "--region", "us-east-1"])
         .args(["--parameter", "ELBCertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/x"])
         .args(["--endpoint-url", &url])
         .current_dir(&dir)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

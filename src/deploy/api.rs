@@ -152,7 +152,13 @@ pub(crate) trait Cloud {
     async fn get_template(&self, stack: &str) -> Result<String, ApiError>;
     async fn create_change_set(&self, req: &ChangeSetRequest) -> Result<ChangeSetIds, ApiError>;
     async fn describe_change_set(&self, id: &str) -> Result<ChangeSet, ApiError>;
-    async fn execute_change_set(&self, id: &str, disable_rollback: bool) -> Result<(), ApiError>;
+    /// ExecuteChangeSet with a client request token, so that a retried call is idempotent.
+    async fn execute_change_set(
+        &self,
+        id: &str,
+        client_token: &str,
+        disable_rollback: bool,
+    ) -> Result<(), ApiError>;
     async fn delete_change_set(&self, id: &str) -> Result<(), ApiError>;
     /// One DescribeStackEvents call.
     async fn stack_events(

@@ -247,8 +247,14 @@ impl Cloud for Aws {
         }
     }
 
-    async fn execute_change_set(&self, id: &str, disable_rollback: bool) -> Result<(), ApiError> {
-        let mut call = self.cfn.execute_change_set().change_set_name(id);
+    async fn execute_change_set(
+        &self,
+        id: &str,
+        client_token: &str,
+        disable_rollback: bool,
+    ) -> Result<(), ApiError> {
+        let mut call =
+            self.cfn.execute_change_set().change_set_name(id).client_request_token(client_token);
         if disable_rollback {
             call = call.disable_rollback(true);
         }

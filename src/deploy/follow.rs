@@ -1,33 +1,48 @@
 //! Following a stack operation through its events until the stack's own terminal event.
 //!
-//! Each poll makes one call: DescribeStackEvents (further pages only while the newest page
-//! has not reached the last event already seen: events come newest first), or, after four
-//! polls without a new event, DescribeStacks (for endpoints that do not report the stack's own
-//! events). Polls start every 800 ms, the first at once, so the process exits within 800 ms
-//! (plus one call's latency) of the terminal event, and makes one call every 800 ms at most,
-//! 75 a minute: fewer than rain's 2-second poll, which makes three calls (DescribeStacks,
-//! DescribeChangeSet and DescribeStackResources) per poll, 90 a minute.
-//! A failed read is reported and retried, backing off to 2 s: it never decides the outcome.
+//! Each poll makes exactly one call: DescribeStackEvents, or, after four polls without a new
+//! event, DescribeStacks (for endpoints that do not report the stack's own events). Events
+//! come newest first, so a poll reads the newest page and stops at the last event already
+//! seen; when more events came since the last poll than a page holds, the next polls read the
+//! older pages, one a poll, and the events are shown, in order, once the gap is closed.
+//!
+//! Polls start fast and back off: the first at once, the next 200 ms later, each interval
+//! half as long again as the one before, up to 800 ms. So the process exits within 800 ms
+//! (plus one call's latency) of the terminal event, and once settled makes one call every
+//! 800 ms: 75 a minute (78 over a one-minute operation, counting the fast start), fewer than
+//! rain's 2-second poll, which makes three calls (DescribeStacks, DescribeChangeSet and
+//! DescribeStackResources) a poll, 90 a minute. A failed read is reported and retried,
+//! backing off to 2 s: it never decides the outcome.
 
 use std::time::Duration;
 
-use super::api::{Cloud, Event};
+use super::api::{ApiError, Cloud, Event};
 
-/// Time between the starts of two polls: `first` while reads succeed, doubling after each
-/// failed read up to `max`.
+/// Time between the starts of two polls: `first`, then half as long again after each
+/// answered poll up to `steady`; doubling after each failed read up to `failing`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Backoff {
     pub first: Duration,
-    pub max: Duration,
+    pub steady: Duration,
+    pub failing: Duration,
 }
 
 impl Backoff {
-    /// Every 800 ms, backing off to 2 s while reads fail.
-    pub(crate) const DEFAULT: Backoff =
-        Backoff { first: Duration::from_millis(800), max: Duration::from_secs(2) };
+    /// 200 ms growing to 800 ms; 2 s while reads fail.
+    pub(crate) const DEFAULT: Backoff = Backoff {
+        first: Duration::from_millis(200),
+        steady: Duration::from_millis(800),
+        failing: Duration::from_secs(2),
+    };
 
-    pub(crate) fn next(self, current: Duration) -> Duration {
-        (current * 2).clamp(self.first, self.max)
+    /// The interval after an answered poll.
+    pub(crate) fn after_answer(self, current: Duration) -> Duration {
+        (current + current / 2).min(self.steady).max(self.first)
+    }
+
+    /// The interval after a failed read.
+    pub(crate) fn after_failure(self, current: Duration) -> Duration {
+        (current * 2).min(self.failing).max(self.first)
     }
 }
 
@@ -60,22 +75,21 @@ pub(crate) fn is_terminal(status: &str) -> bool {
         && status != "REVIEW_IN_PROGRESS"
 }
 
-/// A terminal status that means the operation did what was asked.
-pub(crate) fn is_success(status: &str) -> bool {
-    matches!(status, "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "DELETE_COMPLETE" | "IMPORT_COMPLETE")
-}
-
 /// The event is about the stack itself, not one of its resources.
 pub(crate) fn is_stack_event(event: &Event, stack_id: &str, stack_name: &str) -> bool {
     event.resource_type == "AWS::CloudFormation::Stack"
         && (event.physical_id == stack_id || event.logical_id == stack_name)
 }
 
-/// The newest event of the stack, so that following shows only what comes after it.
-/// `None` when the stack has no event yet or the read failed.
-pub(crate) async fn newest_event_id(cloud: &impl Cloud, stack_id: &str) -> Option<String> {
-    let page = cloud.stack_events(stack_id, None).await.ok()?;
-    page.events.first().map(|e| e.id.clone())
+/// The newest event of the stack (`None`: it has none yet), read before an operation starts
+/// so that following shows only what comes after it. A failed read is an error: without it,
+/// an old terminal event could be taken for the new operation's.
+pub(crate) async fn newest_event_id(
+    cloud: &impl Cloud,
+    stack_id: &str,
+) -> Result<Option<String>, ApiError> {
+    let page = cloud.stack_events(stack_id, None).await?;
+    Ok(page.events.first().map(|e| e.id.clone()))
 }
 
 /// Follow the stack's events after `seen` until the stack's own terminal event.
@@ -83,65 +97,58 @@ pub(crate) async fn follow(
     cloud: &impl Cloud,
     stack_id: &str,
     stack_name: &str,
-    mut seen: Option<String>,
+    seen: Option<String>,
     backoff: Backoff,
     watch: &mut dyn Watch,
 ) -> Followed {
+    let mut cursor = Cursor { seen, gap: None };
     let mut interval = backoff.first;
     let mut all = Vec::new();
     let mut failed_reads = 0;
     let mut quiet_polls = 0;
+    // A terminal status read with DescribeStacks: one more read of the events (so that the
+    // failures behind it are shown), then done.
+    let mut settled: Option<(String, Option<String>)> = None;
     // The first poll at once; then each starts `interval` after the previous one started, so
     // a slow answer does not delay the next poll and calls never come closer than that.
     let mut next_poll = tokio::time::Instant::now();
     loop {
         tokio::time::sleep_until(next_poll).await;
         let poll_started = tokio::time::Instant::now();
-        if quiet_polls >= QUIET_POLLS_BEFORE_STATUS {
+        if settled.is_none() && cursor.gap.is_none() && quiet_polls >= QUIET_POLLS_BEFORE_STATUS {
             // This poll's one call reads the stack's status instead of its events.
             quiet_polls = 0;
             match cloud.describe_stack(stack_id).await {
                 Ok(Some(stack)) if is_terminal(&stack.status) => {
-                    return Followed::Done {
-                        status: stack.status,
-                        reason: stack.status_reason,
-                        events: all,
-                    };
+                    settled = Some((stack.status, stack.status_reason));
                 }
-                Ok(None) => {
-                    return Followed::Done {
-                        status: "DELETE_COMPLETE".into(),
-                        reason: None,
-                        events: all,
-                    };
-                }
+                // Gone: that is how a deletion ends (any other operation fails on it).
+                Ok(None) => settled = Some(("DELETE_COMPLETE".into(), None)),
                 Ok(Some(_)) => {}
                 Err(err) => watch.note(&format!("could not read the stack's status ({err})")),
             }
+            interval = backoff.after_answer(interval);
             next_poll = poll_started + interval;
             continue;
         }
-        let new = match new_events(cloud, stack_id, seen.as_deref()).await {
+        let new = match cursor.read(cloud, stack_id).await {
             Ok(new) => {
                 failed_reads = 0;
-                interval = backoff.first;
+                interval = backoff.after_answer(interval);
                 new
             }
             Err(err) => {
                 failed_reads += 1;
                 watch.note(&format!("could not read the stack's events ({err}); trying again"));
                 if failed_reads >= MAX_FAILED_READS {
-                    return Followed::LostContact { last_error: err, events: all };
+                    return Followed::LostContact { last_error: err.to_string(), events: all };
                 }
-                interval = backoff.next(interval);
+                interval = backoff.after_failure(interval);
                 next_poll = poll_started + interval;
                 continue;
             }
         };
         let had_new = !new.is_empty();
-        if let Some(newest) = new.first() {
-            seen = Some(newest.id.clone());
-        }
         let mut terminal = None;
         for event in new.into_iter().rev() {
             watch.event(&event);
@@ -153,10 +160,12 @@ pub(crate) async fn follow(
             }
             all.push(event);
         }
-        if let Some((status, reason)) = terminal {
+        if cursor.gap.is_none()
+            && let Some((status, reason)) = terminal.or_else(|| settled.take())
+        {
             return Followed::Done { status, reason, events: all };
         }
-        if had_new {
+        if had_new || cursor.gap.is_some() {
             quiet_polls = 0;
         } else {
             quiet_polls += 1;
@@ -165,27 +174,47 @@ pub(crate) async fn follow(
     }
 }
 
-/// Events newer than `seen`, newest first: one call, and more pages only while the last seen
-/// event has not been reached.
-async fn new_events(
-    cloud: &impl Cloud,
-    stack_id: &str,
-    seen: Option<&str>,
-) -> Result<Vec<Event>, String> {
-    let mut new = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page =
-            cloud.stack_events(stack_id, token.as_deref()).await.map_err(|e| e.to_string())?;
+/// Where reading the events has got to.
+struct Cursor {
+    /// The newest event already shown.
+    seen: Option<String>,
+    /// More events came than one page holds: the older pages still to read.
+    gap: Option<Gap>,
+}
+
+struct Gap {
+    /// The token of the next (older) page.
+    token: String,
+    /// The events read so far, newest first.
+    read: Vec<Event>,
+}
+
+impl Cursor {
+    /// One DescribeStackEvents call. Returns the events that are now known to follow `seen`
+    /// without a gap, newest first (none while a gap is still being read).
+    async fn read(&mut self, cloud: &impl Cloud, stack_id: &str) -> Result<Vec<Event>, ApiError> {
+        let token = self.gap.as_ref().map(|gap| gap.token.clone());
+        let page = cloud.stack_events(stack_id, token.as_deref()).await?;
+        let mut read = self.gap.take().map(|gap| gap.read).unwrap_or_default();
+        let mut reached_seen = false;
         for event in page.events {
-            if Some(event.id.as_str()) == seen {
-                return Ok(new);
+            if Some(&event.id) == self.seen.as_ref() {
+                reached_seen = true;
+                break;
             }
-            new.push(event);
+            read.push(event);
         }
         match page.next_token {
-            Some(next) => token = Some(next),
-            None => return Ok(new),
+            Some(token) if !reached_seen => {
+                self.gap = Some(Gap { token, read });
+                Ok(Vec::new())
+            }
+            _ => {
+                if let Some(newest) = read.first() {
+                    self.seen = Some(newest.id.clone());
+                }
+                Ok(read)
+            }
         }
     }
 }

@@ -39,6 +39,9 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_REFUSED: u8 = 1;
 /// Exit code: CloudFormation rejected or failed the operation.
 pub const EXIT_FAILED: u8 = 2;
+/// Exit code: the outcome is unknown: following stopped because the stack's events could not
+/// be read any more (the operation goes on in CloudFormation).
+pub const EXIT_UNKNOWN: u8 = 4;
 /// Exit code: interrupted with Ctrl-C.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -61,6 +64,8 @@ pub struct Options {
     pub live: bool,
     /// The command to run again to resume (shown after Ctrl-C).
     pub command_line: String,
+    /// The connection flags for the AWS CLI commands we suggest (` --region R`...).
+    pub aws_flags: String,
 }
 
 /// How a command ended: its exit code and the diagnostics to render (against the input file).
@@ -355,9 +360,9 @@ async fn interrupted(
         }
         Phase::Following { operation } => format!(
             "interrupted: stopped following; the {operation} of stack `{name}` goes on in CloudFormation (it was not cancelled)\n\
-             watch it with: aws cloudformation describe-stack-events --stack-name {name}\n\
+             watch it with: aws cloudformation describe-stack-events --stack-name {name}{}\n\
              or run again:  {} (it waits for the stack to be ready)",
-            options.command_line
+            options.aws_flags, options.command_line
         ),
     };
     let _ = writeln!(out, "{text}");
@@ -368,6 +373,15 @@ fn api_failure(err: &api::ApiError) -> Outcome {
     Outcome::failed(
         Diagnostic::error("m2a::deploy::api", err.to_string())
             .with_help("check the region, credentials and endpoint; the SDK already retried throttling and server errors"),
+    )
+}
+
+/// The events could not be read before starting an operation: it is not started, since
+/// following it would not know which events are its own.
+fn not_started(err: &api::ApiError, what: &str) -> Outcome {
+    Outcome::failed(
+        Diagnostic::error("m2a::deploy::api", format!("could not read the stack's events: {err}"))
+            .with_help(format!("nothing was changed: {what}; the SDK already retried throttling and server errors, try again")),
     )
 }
 
@@ -406,7 +420,7 @@ async fn settled_stack(
                     told = true;
                 }
                 tokio::time::sleep(interval).await;
-                interval = (interval * 2).min(Duration::from_secs(5)).max(ctx.backoff.first);
+                interval = (interval * 2).min(Duration::from_secs(5)).max(ctx.backoff.steady);
             }
             other => return Ok(other),
         }
@@ -491,6 +505,8 @@ async fn template_source(
 /// A change set made, waited for and read; the caller deletes or executes it.
 struct Made {
     id: String,
+    /// The change set's name, unique to this run.
+    name: String,
     stack_id: String,
     change_set_type: ChangeSetType,
     change_set: ChangeSet,
@@ -545,13 +561,14 @@ async fn make_change_set(
         if !matches!(change_set.status.as_str(), "CREATE_PENDING" | "CREATE_IN_PROGRESS") {
             return Ok(Made {
                 id: ids.change_set_id,
+                name: request.change_set_name,
                 stack_id: ids.stack_id,
                 change_set_type,
                 change_set,
             });
         }
         tokio::time::sleep(interval).await;
-        interval = ctx.backoff.next(interval);
+        interval = ctx.backoff.after_answer(interval);
     }
 }
 
@@ -780,29 +797,33 @@ async fn run_deploy(
             .with_help("nothing was changed; the change set was deleted"),
         );
     }
-    let seen = follow::newest_event_id(cloud, &made.stack_id).await;
-    let disable_rollback =
-        ctx.options.keep_on_failure && made.change_set_type == ChangeSetType::Update;
-    match cloud.execute_change_set(&made.id, disable_rollback).await {
-        Ok(()) => {}
-        // A retried call whose first attempt went through: the execution runs, follow it.
-        Err(err)
-            if err.message.contains("EXECUTE_IN_PROGRESS")
-                || err.message.contains("EXECUTE_COMPLETE") => {}
+    let seen = match follow::newest_event_id(cloud, &made.stack_id).await {
+        Ok(seen) => seen,
         Err(err) => {
             discard(cloud, ctx).await;
-            return api_failure(&err);
+            return not_started(&err, "the change set was not executed and was deleted");
         }
+    };
+    let disable_rollback =
+        ctx.options.keep_on_failure && made.change_set_type == ChangeSetType::Update;
+    // The change set's name is unique to this run: as the client request token, it makes a
+    // retried call whose first attempt went through succeed instead of failing.
+    if let Err(err) = cloud.execute_change_set(&made.id, &made.name, disable_rollback).await {
+        discard(cloud, ctx).await;
+        return api_failure(&err);
     }
-    let operation =
-        if made.change_set_type == ChangeSetType::Create { "creation" } else { "update" };
+    let (operation, success) = if made.change_set_type == ChangeSetType::Create {
+        ("creation", "CREATE_COMPLETE")
+    } else {
+        ("update", "UPDATE_COMPLETE")
+    };
     ctx.set_phase(Phase::Following { operation });
     let followed = {
         let mut watch = progress::watcher(ctx.options.live, &mut *ctx.out, &new, &deployed);
         follow::follow(cloud, &made.stack_id, &name, seen, ctx.backoff, watch.as_mut()).await
     };
     ctx.set_phase(Phase::Idle);
-    finish(ctx, file, &new, &deployed, followed)
+    finish(ctx, file, &new, &deployed, success, followed)
 }
 
 fn finish(
@@ -810,11 +831,12 @@ fn finish(
     file: &SourceFile,
     new: &TemplateInfo,
     deployed: &TemplateInfo,
+    success: &str,
     followed: Followed,
 ) -> Outcome {
     let name = ctx.options.stack_name.clone();
     match followed {
-        Followed::Done { status, .. } if follow::is_success(&status) => {
+        Followed::Done { status, .. } if status == success => {
             ctx.say(&format!("stack `{name}`: {status}"));
             Outcome::ok()
         }
@@ -822,10 +844,13 @@ fn finish(
             code: EXIT_FAILED,
             diagnostics: failure_diagnostics(file, new, deployed, &name, &status, reason.as_deref(), &events),
         },
-        Followed::LostContact { last_error, .. } => Outcome::failed(
-            Diagnostic::error("m2a::deploy::lost_contact", format!("stopped following stack `{name}`: its events cannot be read ({last_error})"))
-                .with_help(format!("the outcome is unknown; watch it with `aws cloudformation describe-stack-events --stack-name {name}`")),
-        ),
+        Followed::LostContact { last_error, .. } => Outcome {
+            code: EXIT_UNKNOWN,
+            diagnostics: vec![
+                Diagnostic::error("m2a::deploy::lost_contact", format!("stopped following stack `{name}`: its events cannot be read ({last_error})"))
+                    .with_help(format!("the outcome is unknown (the operation goes on); watch it with `aws cloudformation describe-stack-events --stack-name {name}{}`", ctx.options.aws_flags)),
+            ],
+        },
     }
 }
 
@@ -837,7 +862,9 @@ async fn delete_and_follow(
     deployed: Option<&TemplateInfo>,
 ) -> Result<(), Outcome> {
     let name = ctx.options.stack_name.clone();
-    let seen = follow::newest_event_id(cloud, stack_id).await;
+    let seen = follow::newest_event_id(cloud, stack_id)
+        .await
+        .map_err(|e| not_started(&e, "the stack was not deleted"))?;
     cloud.delete_stack(stack_id).await.map_err(|e| api_failure(&e))?;
     ctx.set_phase(Phase::Following { operation: "deletion" });
     let empty = TemplateInfo::default();
@@ -847,7 +874,8 @@ async fn delete_and_follow(
         follow::follow(cloud, stack_id, &name, seen, ctx.backoff, watch.as_mut()).await
     };
     ctx.set_phase(Phase::Idle);
-    let outcome = finish(ctx, &SourceFile::new(name.as_str(), ""), info, &empty, followed);
+    let outcome =
+        finish(ctx, &SourceFile::new(name.as_str(), ""), info, &empty, "DELETE_COMPLETE", followed);
     if outcome.code == EXIT_OK { Ok(()) } else { Err(outcome) }
 }
 

@@ -90,7 +90,12 @@ impl Cloud for Fake {
         Ok(next_of(&self.change_sets).unwrap_or_default())
     }
 
-    async fn execute_change_set(&self, _id: &str, disable_rollback: bool) -> Result<(), ApiError> {
+    async fn execute_change_set(
+        &self,
+        _id: &str,
+        _client_token: &str,
+        disable_rollback: bool,
+    ) -> Result<(), ApiError> {
         self.log(if disable_rollback {
             "ExecuteChangeSet(DisableRollback)"
         } else {
@@ -225,7 +230,16 @@ fn options() -> Options {
     }
 }
 
-const NO_WAIT: Backoff = Backoff { first: Duration::ZERO, max: Duration::ZERO };
+/// A watch that shows nothing.
+struct Quiet;
+
+impl follow::Watch for Quiet {
+    fn event(&mut self, _: &Event) {}
+    fn note(&mut self, _: &str) {}
+}
+
+const NO_WAIT: Backoff =
+    Backoff { first: Duration::ZERO, steady: Duration::ZERO, failing: Duration::ZERO };
 
 /// Run `deploy` against the fake; returns the outcome and what was printed.
 fn deploy_with(fake: &Fake, options: &Options, answers: Option<Vec<bool>>) -> (Outcome, String) {
@@ -528,11 +542,80 @@ fn paging_stops_at_the_last_event_already_seen() {
     ]);
     let (outcome, out) = deploy_with(&fake, &options(), None);
     assert_eq!(outcome.code, EXIT_OK, "{out}");
-    // Baseline: 1 page. First poll: 3 new events -> pages [13,12] and [11,10] (stops at e10).
-    // Second poll: [14,13] stops at e13.
+    // Baseline: 1 page. One call a poll: the first poll reads [13,12] (e10 not reached: a
+    // gap), the second the older page [11,10] (stops at e10: e11-e13 shown), the third
+    // [14,13] (stops at e13).
     assert_eq!(fake.count("DescribeStackEvents"), 4, "{:?}", fake.calls());
+    let events = &out[out.find("to remove").expect("the change table")..];
+    let shown: Vec<(&str, &str)> = events
+        .lines()
+        .skip(1)
+        .filter(|line| !line.starts_with("stack "))
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            Some((*words.get(1)?, *words.get(2)?))
+        })
+        .collect();
+    let expected = [
+        ("UPDATE_IN_PROGRESS", "shop"),
+        ("UPDATE_IN_PROGRESS", "Web"),
+        ("UPDATE_COMPLETE", "Web"),
+        ("UPDATE_COMPLETE", "shop"),
+    ];
+    assert_eq!(shown, expected, "each event once, in order: {out}");
     assert!(!out.contains("  Old  "), "{out}");
     assert_eq!(out.matches("UPDATE_IN_PROGRESS").count(), 2, "{out}");
+}
+
+#[test]
+fn an_unreadable_event_history_before_executing_executes_nothing() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.change_sets.borrow_mut().push_back(complete(vec![change(
+        "Modify",
+        "Web",
+        "AWS::EC2::Instance",
+        Some("False"),
+    )]));
+    // The stack's history ends in an old CREATE_COMPLETE; the read before executing fails.
+    fake.history.borrow_mut().push(stack_event(1, "CREATE_COMPLETE"));
+    fake.script.borrow_mut().push_back(Step::Fail);
+    let (outcome, out) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_FAILED, "{out}");
+    assert_eq!(fake.count("ExecuteChangeSet"), 0, "{:?}", fake.calls());
+    assert_eq!(fake.count("DeleteChangeSet"), 1, "{:?}", fake.calls());
+    let help = outcome.diagnostics[0].help.clone().unwrap_or_default();
+    assert!(help.contains("nothing was changed"), "{help}");
+}
+
+#[test]
+fn an_update_that_ends_with_the_stack_gone_is_no_success() {
+    let fake = Fake::new();
+    // No event ever comes; the status read finds no stack.
+    let followed = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(follow::follow(&fake, STACK_ID, "shop", None, NO_WAIT, &mut Quiet));
+    let Followed::Done { status, .. } = followed else { panic!("{followed:?}") };
+    assert_eq!(status, "DELETE_COMPLETE");
+    // `finish` compares with the operation's own success status.
+    let (outcome, _) = {
+        let fake = Fake::new();
+        fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+        fake.change_sets.borrow_mut().push_back(complete(vec![change(
+            "Modify",
+            "Web",
+            "AWS::EC2::Instance",
+            Some("False"),
+        )]));
+        fake.script
+            .borrow_mut()
+            .push_back(Step::Events(vec![stack_event(1, "UPDATE_IN_PROGRESS")]));
+        fake.script.borrow_mut().push_back(Step::Events(vec![stack_event(2, "DELETE_COMPLETE")]));
+        deploy_with(&fake, &options(), None)
+    };
+    assert_eq!(outcome.code, EXIT_FAILED);
 }
 
 #[test]
@@ -728,15 +811,12 @@ fn following_falls_back_to_the_stacks_status_when_no_event_comes() {
     let fake = Fake::new();
     fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    struct Quiet;
-    impl follow::Watch for Quiet {
-        fn event(&mut self, _: &Event) {}
-        fn note(&mut self, _: &str) {}
-    }
     let followed =
         runtime.block_on(follow::follow(&fake, STACK_ID, "shop", None, NO_WAIT, &mut Quiet));
     assert!(matches!(followed, Followed::Done { ref status, .. } if status == "UPDATE_COMPLETE"));
-    assert_eq!(fake.count("DescribeStackEvents"), 4);
+    // Four quiet polls, the status, then one more read for the events behind it.
+    assert_eq!(fake.count("DescribeStackEvents"), 5, "{:?}", fake.calls());
+    assert_eq!(fake.count("DescribeStacks"), 1, "{:?}", fake.calls());
 }
 
 #[test]
@@ -758,14 +838,23 @@ fn terminal_statuses() {
     ] {
         assert!(!follow::is_terminal(s), "{s}");
     }
-    assert!(!follow::is_success("UPDATE_ROLLBACK_COMPLETE"));
+}
+
+#[test]
+fn polls_start_fast_and_back_off_to_800_ms_and_to_2_s_while_reads_fail() {
     let b = Backoff::DEFAULT;
-    let mut d = b.first;
+    let mut intervals = vec![b.first];
+    for _ in 0..6 {
+        intervals.push(b.after_answer(*intervals.last().unwrap()));
+    }
+    let ms: Vec<u128> = intervals.iter().map(Duration::as_millis).collect();
+    assert_eq!(ms, [200, 300, 450, 675, 800, 800, 800], "fast start, then every 800 ms");
+    let mut d = b.steady;
     for _ in 0..10 {
-        d = b.next(d);
+        d = b.after_failure(d);
     }
     assert_eq!(d, Duration::from_secs(2), "failed reads back off to 2 s");
-    assert_eq!(b.first, Duration::from_millis(800), "polls every 800 ms: exit within 1 s");
+    assert_eq!(b.after_answer(d), b.steady, "an answer brings the steady pace back");
 }
 
 #[test]
@@ -922,4 +1011,23 @@ fn a_viewed_diff_prints_only_the_view_of_the_classified_changes() {
         out,
         "drawn: add Db Some(\"DB2\"), add Rule Some(\"W\"), add Web Some(\"W\") | before: {}\n"
     );
+}
+
+#[test]
+fn events_that_stay_unreadable_end_following_with_an_unknown_outcome_not_a_verdict() {
+    let fake = Fake::new();
+    fake.stacks.borrow_mut().push_back(stack("UPDATE_COMPLETE"));
+    fake.change_sets.borrow_mut().push_back(complete(vec![change(
+        "Modify",
+        "Web",
+        "AWS::EC2::Instance",
+        Some("False"),
+    )]));
+    // The baseline read works, then every read fails.
+    fake.script.borrow_mut().push_back(Step::Events(vec![stack_event(1, "CREATE_COMPLETE")]));
+    fake.script.borrow_mut().extend((0..100).map(|_| Step::Fail));
+    let (outcome, out) = deploy_with(&fake, &options(), None);
+    assert_eq!(outcome.code, EXIT_UNKNOWN, "{out}");
+    assert_eq!(outcome.diagnostics[0].code, "m2a::deploy::lost_contact");
+    assert_eq!(fake.count("ExecuteChangeSet"), 1);
 }

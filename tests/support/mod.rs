@@ -26,6 +26,8 @@ pub fn repo_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+pub use scripted_cfn::isolate_from_aws_config;
+
 /// Compile a diagram text (as `name`) and return its templates as JSON.
 pub fn compile_text(name: &str, text: &str) -> Vec<serde_json::Value> {
     let file = mermaid2aws::source::SourceFile::new(name, text);

@@ -126,19 +126,14 @@ impl Moto {
     /// Run the real binary against this server, in `dir`.
     pub fn run(&self, dir: &Path, args: &[&str]) -> Output {
         let started = Instant::now();
-        let output = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mermaid2aws"));
+        let output = super::isolate_from_aws_config(&mut command)
             .args(args)
             .current_dir(dir)
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_DEFAULT_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
             .env("AWS_ENDPOINT_URL", self.url())
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-aws-credentials"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdin(Stdio::null())
             .output()
             .unwrap();

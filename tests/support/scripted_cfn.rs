@@ -592,6 +592,9 @@ struct ChangeSet {
     /// `ClientToken`: a retried call with the same token gets this change set back.
     client_token: Option<String>,
     executed: bool,
+    /// `ClientRequestToken` of the ExecuteChangeSet call that ran it: a retry with the same
+    /// token succeeds without running it again.
+    execute_token: Option<String>,
     deleted: bool,
 }
 
@@ -1007,6 +1010,7 @@ impl State {
             on_stack_failure: p.get("OnStackFailure").cloned(),
             client_token: token,
             executed: false,
+            execute_token: None,
             deleted: false,
         };
         let stack_id = change_set.stack_id.clone();
@@ -1106,6 +1110,13 @@ impl State {
         p: &BTreeMap<String, String>,
     ) -> Result<(), (u16, &'static str, String)> {
         let ci = self.change_set_param(p)?;
+        let token = p.get("ClientRequestToken").cloned();
+        if self.change_sets[ci].executed
+            && token.is_some()
+            && self.change_sets[ci].execute_token == token
+        {
+            return Ok(());
+        }
         let (status, execution, _) = self.change_set_status(&self.change_sets[ci]);
         if execution != "AVAILABLE" {
             return Err((
@@ -1119,6 +1130,7 @@ impl State {
         }
         let c = &mut self.change_sets[ci];
         c.executed = true;
+        c.execute_token = token;
         let (stack_id, template, parameters, capabilities) =
             (c.stack_id.clone(), c.template.clone(), c.parameters.clone(), c.capabilities.clone());
         let change_set = c.id.clone();
@@ -1681,22 +1693,31 @@ fn civil(time: SystemTime) -> (i64, u32, u32, u32, u32, u32, u32) {
     )
 }
 
+/// Remove every `AWS_*` variable of this machine from a client process's environment (an
+/// endpoint, profile or region of the person running the tests must never reach a test's
+/// client), and point it at no configuration file and no instance metadata. The caller then
+/// sets what the test needs.
+pub fn isolate_from_aws_config(command: &mut Command) -> &mut Command {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+}
+
 /// Point an AWS client process (mermaid2aws, aws-cli) at the endpoint `url` and nothing
 /// else: dummy credentials, us-east-1, and none of this machine's AWS configuration.
 pub fn aws_client_env<'a>(command: &'a mut Command, url: &str) -> &'a mut Command {
-    command
+    isolate_from_aws_config(command)
         .env("AWS_ENDPOINT_URL", url)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
         .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_DEFAULT_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_DEFAULT_REGION")
 }
 
 /// ISO 8601 with milliseconds, as CloudFormation writes timestamps.
