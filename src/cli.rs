@@ -633,7 +633,81 @@ fn one_compiled(
     Err(EXIT_USER_ERROR)
 }
 
-/// `diff OLD NEW`: both diagrams compiled, their templates compared resource by resource.
+/// Every infrastructure diagram of `path`, compiled; with `may_have_none`, a file without
+/// one (a README that had no diagram yet) is an empty list. `Err` with the exit code after
+/// reporting why not.
+fn all_compiled(
+    path: &PathBuf,
+    may_have_none: bool,
+    site: SiteArgs,
+    stderr: &mut dyn Write,
+) -> Result<(SourceFile, Vec<crate::Compiled>), u8> {
+    let Some(file) = load(path, stderr) else { return Err(EXIT_USER_ERROR) };
+    match crate::compile_file_with(
+        &file,
+        None,
+        site.options(),
+        LowerOptions::default(),
+        Format::Json,
+    ) {
+        Ok((compiled, warnings)) => {
+            report(&file, &warnings, stderr);
+            Ok((file, compiled))
+        }
+        Err(diagnostics)
+            if may_have_none
+                && diagnostics.iter().all(|d| {
+                    matches!(d.code, "m2a::extract::no_diagram" | "m2a::extract::empty")
+                        || d.severity != miette::Severity::Error
+                }) =>
+        {
+            Ok((file, Vec::new()))
+        }
+        Err(diagnostics) => {
+            report(&file, &diagnostics, stderr);
+            Err(EXIT_USER_ERROR)
+        }
+    }
+}
+
+/// One diagram in both revisions (or only in one of them: added or removed whole).
+struct RevisionPair<'a> {
+    name: &'a str,
+    old: Option<&'a crate::Compiled>,
+    new: Option<&'a crate::Compiled>,
+}
+
+/// Pair the diagrams of two revisions: one each, whatever their names; else by name (the
+/// nearest heading), in the new file's order, then the diagrams only the old file has.
+fn pair_revisions<'a>(
+    old: &'a [crate::Compiled],
+    new: &'a [crate::Compiled],
+) -> Vec<RevisionPair<'a>> {
+    if old.len() <= 1 && new.len() == 1 {
+        return vec![RevisionPair {
+            name: &new[0].diagram.name,
+            old: old.first(),
+            new: new.first(),
+        }];
+    }
+    let mut pairs: Vec<RevisionPair<'a>> = new
+        .iter()
+        .map(|n| RevisionPair {
+            name: &n.diagram.name,
+            old: old.iter().find(|o| o.diagram.name == n.diagram.name),
+            new: Some(n),
+        })
+        .collect();
+    for o in old {
+        if !new.iter().any(|n| n.diagram.name == o.diagram.name) {
+            pairs.push(RevisionPair { name: &o.diagram.name, old: Some(o), new: None });
+        }
+    }
+    pairs
+}
+
+/// `diff OLD NEW`: the diagrams of both revisions compiled and paired, their templates
+/// compared resource by resource.
 fn revision_diff(
     old_path: &PathBuf,
     new_path: &PathBuf,
@@ -643,16 +717,67 @@ fn revision_diff(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> u8 {
-    let (old_file, old) = match one_compiled(old_path, diagram, site, stderr) {
-        Ok(done) => done,
-        Err(code) => return code,
+    let ((old_file, old), (new_file, new)) = if diagram.is_some() {
+        let old = match one_compiled(old_path, diagram, site, stderr) {
+            Ok((file, one)) => (file, vec![one]),
+            Err(code) => return code,
+        };
+        let new = match one_compiled(new_path, diagram, site, stderr) {
+            Ok((file, one)) => (file, vec![one]),
+            Err(code) => return code,
+        };
+        (old, new)
+    } else {
+        let old = match all_compiled(old_path, true, site, stderr) {
+            Ok(done) => done,
+            Err(code) => return code,
+        };
+        let new = match all_compiled(new_path, false, site, stderr) {
+            Ok(done) => done,
+            Err(code) => return code,
+        };
+        (old, new)
     };
-    let (new_file, new) = match one_compiled(new_path, diagram, site, stderr) {
-        Ok(done) => done,
-        Err(code) => return code,
+    let pairs = pair_revisions(&old, &new);
+    if pairs.len() > 1 && format == DiffFormat::Mermaid {
+        let names: Vec<String> = pairs.iter().map(|p| format!("`{}`", p.name)).collect();
+        let diagnostic = Diagnostic::error(
+            "m2a::diff::diagram_count",
+            format!("{} diagrams to compare; one Mermaid drawing shows one", pairs.len()),
+        )
+        .with_help(format!(
+            "pick one with --diagram N or NAME ({}), or use --format markdown for all",
+            names.join(", ")
+        ));
+        report(&new_file, &[diagnostic], stderr);
+        return EXIT_USER_ERROR;
+    }
+    let several = pairs.len() > 1;
+    let mut text = String::new();
+    for (i, pair) in pairs.iter().enumerate() {
+        if several && format == DiffFormat::Text {
+            text.push_str(&format!("{}diagram `{}`:\n", if i == 0 { "" } else { "\n" }, pair.name));
+        }
+        text.push_str(&render_revision_pair(pair, &old_file, &new_file, format, several));
+    }
+    if stdout.write_all(text.as_bytes()).is_err() {
+        return EXIT_USER_ERROR;
+    }
+    EXIT_OK
+}
+
+/// One pair of `diff OLD NEW`, in the requested format.
+fn render_revision_pair(
+    pair: &RevisionPair<'_>,
+    old_file: &SourceFile,
+    new_file: &SourceFile,
+    format: DiffFormat,
+    several: bool,
+) -> String {
+    let parse = |c: Option<&crate::Compiled>| {
+        c.and_then(|c| crate::compare::parse_template(&c.template).ok()).unwrap_or_default()
     };
-    let parse = |text: &str| crate::compare::parse_template(text).unwrap_or_default();
-    let (old_template, new_template) = (parse(&old.template), parse(&new.template));
+    let (old_template, new_template) = (parse(pair.old), parse(pair.new));
     let diff = crate::compare::compare_revisions(
         &old_template,
         &old_file.name,
@@ -668,30 +793,58 @@ fn revision_diff(
                 .collect()
         })
         .unwrap_or_default();
+    let old_side =
+        pair.old.map(|o| crate::change_diagram::Side { diagram: &o.diagram, file: old_file });
+    // A diagram removed whole is drawn against an empty one: every element removed.
+    let emptied = pair.old.map(|o| crate::ir::graph::Diagram {
+        elements: Vec::new(),
+        groups: Vec::new(),
+        edges: Vec::new(),
+        ..o.diagram.clone()
+    });
+    let new_side = match (pair.new, &emptied) {
+        (Some(n), _) => crate::change_diagram::Side { diagram: &n.diagram, file: new_file },
+        (None, Some(empty)) => crate::change_diagram::Side { diagram: empty, file: new_file },
+        (None, None) => return String::new(),
+    };
     let input = crate::change_diagram::Input {
-        new: crate::change_diagram::Side { diagram: &new.diagram, file: &new_file },
-        old: Some(crate::change_diagram::Side { diagram: &old.diagram, file: &old_file }),
+        new: new_side,
+        old: old_side,
         old_elements,
         changes: &diff.resources,
     };
-    let text = match format {
-        DiffFormat::Text if diff.is_empty() => {
-            format!(
-                "no changes: `{}` and `{}` make the same resources\n",
-                old_file.name, new_file.name
-            )
-        }
-        DiffFormat::Text => crate::compare::render_text(&diff),
-        DiffFormat::Mermaid => crate::change_diagram::render_mermaid(&input),
-        DiffFormat::Markdown => crate::change_diagram::render_markdown(
-            &input,
-            &format!("mermaid2aws: changes from `{}` to `{}`", old_file.name, new_file.name),
-        ),
+    let what = match (pair.old, pair.new) {
+        (None, _) => " (a new diagram)",
+        (_, None) => " (a removed diagram)",
+        _ => "",
     };
-    if stdout.write_all(text.as_bytes()).is_err() {
-        return EXIT_USER_ERROR;
+    match format {
+        DiffFormat::Text if diff.is_empty() => format!(
+            "no changes: `{}` and `{}` make the same resources\n",
+            old_file.name, new_file.name
+        ),
+        DiffFormat::Text => format!(
+            "{}{}",
+            if what.is_empty() {
+                String::new()
+            } else {
+                format!("{}\n", what.trim().trim_matches(['(', ')']))
+            },
+            crate::compare::render_text(&diff)
+        ),
+        DiffFormat::Mermaid => crate::change_diagram::render_mermaid(&input),
+        DiffFormat::Markdown => {
+            let title = if several {
+                format!(
+                    "mermaid2aws: `{}`{what}: changes from `{}` to `{}`",
+                    pair.name, old_file.name, new_file.name
+                )
+            } else {
+                format!("mermaid2aws: changes from `{}` to `{}`", old_file.name, new_file.name)
+            };
+            crate::change_diagram::render_markdown(&input, &title)
+        }
     }
-    EXIT_OK
 }
 
 /// `check`: run it, render the diagnostics and the report.

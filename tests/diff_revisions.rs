@@ -174,3 +174,98 @@ fn every_example_diagram_is_drawn_as_mermaid_that_mermaid_accepts() {
         }
     }
 }
+
+/// The fenced `mermaid` blocks of a Markdown text.
+fn mermaid_blocks(markdown: &str) -> Vec<String> {
+    markdown
+        .split("```mermaid\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn a_readme_with_several_diagrams_is_compared_diagram_by_diagram_paired_by_heading() {
+    let seed = std::fs::read_to_string(support::repo_dir().join("diagrams/seed.md")).unwrap();
+    let edited = seed.replace("http 8080", "http 9090");
+    assert_ne!(seed, edited);
+    // The IaaS diagram only, moved down by a paragraph: the PaaS diagram is removed whole.
+    let paas = seed.find("## PaaS").expect("the PaaS heading");
+    let iaas_only = format!("Intro.\n\n{}", &seed[..paas]);
+    let dir = workdir(
+        "several",
+        &[
+            ("seed.md", &seed),
+            ("edited.md", &edited),
+            ("iaas-only.md", &iaas_only),
+            ("empty.md", ""),
+        ],
+    );
+
+    let out = run(&dir, &["diff", "seed.md", "edited.md"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    let (iaas, paas) = report.split_once("diagram `PaaS/SaaS implementation`:\n").expect(&report);
+    assert!(iaas.starts_with("diagram `IaaS implementation`:\n"), "{report}");
+    assert!(iaas.contains("rule tcp 9090 from SG1SecurityGroup to SG2SecurityGroup"), "{report}");
+    assert_eq!(paas, "no changes: `seed.md` and `edited.md` make the same resources\n");
+
+    let markdown =
+        text(&run(&dir, &["diff", "seed.md", "edited.md", "--format", "markdown"]).stdout);
+    assert!(
+        markdown.contains(
+            "### mermaid2aws: `IaaS implementation`: changes from `seed.md` to `edited.md`"
+        ),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("### mermaid2aws: `PaaS/SaaS implementation`: changes from"),
+        "{markdown}"
+    );
+    let blocks = mermaid_blocks(&markdown);
+    assert_eq!(blocks.len(), 2, "one drawing per diagram: {markdown}");
+    for block in &blocks {
+        support::assert_mermaid_accepts(block);
+    }
+
+    let removed = text(&run(&dir, &["diff", "seed.md", "iaas-only.md"]).stdout);
+    assert!(
+        removed.contains("diagram `PaaS/SaaS implementation`:\na removed diagram\n"),
+        "{removed}"
+    );
+    assert!(removed.contains("  - AMQBroker  AWS::AmazonMQ::Broker  seed.md:"), "{removed}");
+    assert!(
+        removed.contains("diagram `IaaS implementation`:\nno changes"),
+        "moved lines are no change: {removed}"
+    );
+    let drawn =
+        text(&run(&dir, &["diff", "seed.md", "iaas-only.md", "--format", "markdown"]).stdout);
+    let blocks = mermaid_blocks(&drawn);
+    assert_eq!(blocks.len(), 2, "{drawn}");
+    let drawing = blocks[1].split("subgraph legend").next().unwrap();
+    assert!(drawing.contains("[\"- Amazon MQ\"]:::removed"), "{drawn}");
+    assert!(!drawing.contains(":::added") && !drawing.contains(":::modified"), "{drawn}");
+    support::assert_mermaid_accepts(&blocks[1]);
+
+    // A README that had no diagram yet (or no README: an empty file): every diagram is new.
+    let added = run(&dir, &["diff", "empty.md", "seed.md", "--format", "markdown"]);
+    assert_eq!(added.status.code(), Some(0), "{}", text(&added.stderr));
+    let added = text(&added.stdout);
+    assert!(added.contains("`IaaS implementation` (a new diagram)"), "{added}");
+    let blocks = mermaid_blocks(&added);
+    assert_eq!(blocks.len(), 2, "{added}");
+    for block in &blocks {
+        let drawing = block.split("subgraph legend").next().unwrap();
+        assert!(drawing.contains(":::added"), "{added}");
+        assert!(!drawing.contains(":::removed") && !drawing.contains(":::modified"), "{added}");
+    }
+
+    // One Mermaid drawing cannot hold two diagrams: pick one, or use Markdown.
+    let refused = run(&dir, &["diff", "seed.md", "edited.md", "--format", "mermaid"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(text(&refused.stdout), "");
+    assert!(text(&refused.stderr).contains("--diagram N or NAME"), "{}", text(&refused.stderr));
+    let one = run(&dir, &["diff", "seed.md", "edited.md", "--format", "mermaid", "--diagram", "1"]);
+    assert_eq!(one.status.code(), Some(0), "{}", text(&one.stderr));
+    support::assert_mermaid_accepts(&text(&one.stdout));
+}

@@ -108,6 +108,11 @@ fn the_github_workflow_gates_on_check_and_posts_the_drawn_change() {
     let steps = workflow["jobs"]["diagrams"]["steps"].as_array().expect("steps");
     let scripts: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
     assert!(scripts.iter().any(|s| s.contains("gh pr comment")), "it posts a comment");
+    assert!(scripts.iter().any(|s| s.contains("GITHUB_STEP_SUMMARY")), "and a job summary");
+    let paths = workflow["on"]["pull_request"]["paths"].as_array().expect("paths");
+    for ext in ["md", "markdown", "mmd", "mermaid"] {
+        assert!(paths.iter().any(|p| p == &format!("**/*.{ext}")), "runs on .{ext} changes");
+    }
 
     // Every mermaid2aws command, in order, on a pull request that changes the diagram.
     let dir = fixture("workflow");
@@ -201,20 +206,27 @@ fn a_readme_holding_the_seed_diagrams_is_gated_and_its_changes_drawn() {
     assert!(report.contains("README.md:5:1 diagram `IaaS implementation`: template infra/iaas-implementation.json is stale"), "{report}");
     assert!(report.contains("+ QQueue  AWS::SQS::Queue  README.md:"), "{report}");
     assert!(report.contains("~ KInstance  AWS::EC2::Instance  README.md:36:5\n        moved from README.md:35:5 to README.md:36:5\n"), "{report}");
-    for n in ["1", "2"] {
-        let drawn = mermaid2aws(
-            &dir,
-            &["diff", "README.base.md", "README.md", "--diagram", n, "--format", "mermaid"],
-        );
-        assert_eq!(drawn.status.code(), Some(0), "{}", text(&drawn.stderr));
-        let drawn = text(&drawn.stdout);
-        if n == "1" {
-            assert!(drawn.contains("[\"+ SQS queue\"]:::added"), "{drawn}");
-            assert!(
-                drawn.contains("-.-|\"-\"|") || drawn.contains("-.->|\"-\"|"),
-                "the removed R--K edge: {drawn}"
-            );
-        }
-        support::assert_mermaid_accepts(&drawn);
+    // What the workflow posts: every diagram of the README, paired by heading.
+    let drawn = mermaid2aws(&dir, &["diff", "README.base.md", "README.md", "--format", "markdown"]);
+    assert_eq!(drawn.status.code(), Some(0), "{}", text(&drawn.stderr));
+    let comment = text(&drawn.stdout);
+    let blocks: Vec<&str> = comment
+        .split("```mermaid\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 2, "both diagrams drawn: {comment}");
+    assert!(comment.contains("### mermaid2aws: `IaaS implementation`: changes from"), "{comment}");
+    assert!(
+        comment.contains("### mermaid2aws: `PaaS/SaaS implementation`: changes from"),
+        "{comment}"
+    );
+    assert!(blocks[0].contains("[\"+ SQS queue\"]:::added"), "{comment}");
+    assert!(
+        blocks[0].contains("-.-|\"-\"|") || blocks[0].contains("-.->|\"-\"|"),
+        "the removed R--K edge: {comment}"
+    );
+    for block in blocks {
+        support::assert_mermaid_accepts(block);
     }
 }

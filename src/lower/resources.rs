@@ -156,8 +156,10 @@ fn ensure_sg(l: &mut Lowering<'_>, owner: &str) -> String {
         .map(|g| g.display_title().to_string())
         .or_else(|| l.element(owner).map(|e| e.display_label().to_string()))
         .unwrap_or_else(|| owner.to_string());
+    // No `file:line:col` here (Metadata has it): a new GroupDescription replaces the security
+    // group, and a paragraph added above the diagram must not do that.
     let description: String =
-        format!("{} ({owner}), from {}", normalize(&title), l.location_of(owner))
+        format!("{} ({owner}), drawn in a mermaid2aws diagram", normalize(&title))
             .chars()
             .filter(|c| c.is_ascii() && !c.is_ascii_control())
             .take(255)
