@@ -28,6 +28,9 @@ pub struct Catalog {
     /// Every kind's words, normalized once (` word `, with the spaces that mark its ends).
     #[serde(skip)]
     needles: Vec<Vec<String>>,
+    /// Every group trait's words, normalized the same way.
+    #[serde(skip)]
+    group_needles: Vec<Vec<String>>,
 }
 
 /// One element kind.
@@ -233,6 +236,11 @@ impl Catalog {
             .iter()
             .map(|k| k.words.iter().map(|w| format!(" {} ", normalize(w))).collect())
             .collect();
+        catalog.group_needles = catalog
+            .groups
+            .iter()
+            .map(|g| g.words.iter().map(|w| format!(" {} ", normalize(w))).collect())
+            .collect();
         if errors.is_empty() { Ok(catalog) } else { Err(errors) }
     }
 
@@ -249,14 +257,18 @@ impl Catalog {
     pub fn match_words(&self, text: &str) -> Option<(&Kind, &str)> {
         let haystack = format!(" {} ", split_replica_suffixes(&normalize(text)));
         // Every match: (kind, word, byte range in the haystack).
+        // Every needle starts with a blank, so it can only match where the haystack has one:
+        // trying those positions finds the same matches as a substring search, in a fraction
+        // of the time (this runs once per element).
+        let word_starts: Vec<usize> =
+            haystack.bytes().enumerate().filter(|&(_, b)| b == b' ').map(|(at, _)| at).collect();
         let mut matches: Vec<WordMatch<'_>> = Vec::new();
         for (kind, needles) in self.kinds.iter().zip(&self.needles) {
             for (word, needle) in kind.words.iter().zip(needles) {
-                let mut from = 0;
-                while let Some(at) = haystack[from..].find(needle.as_str()) {
-                    let start = from + at;
-                    matches.push((kind, word, start, start + needle.len()));
-                    from = start + 1;
+                for &start in &word_starts {
+                    if haystack[start..].starts_with(needle.as_str()) {
+                        matches.push((kind, word, start, start + needle.len()));
+                    }
                 }
             }
         }
@@ -292,8 +304,9 @@ impl Catalog {
         let mut traits: Vec<Trait> = self
             .groups
             .iter()
-            .filter(|g| g.words.iter().any(|w| haystack.contains(&format!(" {} ", normalize(w)))))
-            .map(|g| g.name)
+            .zip(&self.group_needles)
+            .filter(|(_, needles)| needles.iter().any(|needle| haystack.contains(needle.as_str())))
+            .map(|(g, _)| g.name)
             .collect();
         traits.sort();
         traits.dedup();

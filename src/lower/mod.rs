@@ -315,7 +315,8 @@ impl<'a> Lowering<'a> {
 
     /// Parameters nothing refers to (a network parameter no resource needed) are noise.
     fn drop_unused_parameters(&mut self) {
-        let mut used = std::collections::BTreeSet::new();
+        // Borrowed names, not copies: templates hold a `Ref` in nearly every resource.
+        let mut used = std::collections::HashSet::new();
         for r in self.stack.resources.values() {
             collect_refs(&r.properties, &mut used);
         }
@@ -325,7 +326,16 @@ impl<'a> Lowering<'a> {
         for c in self.stack.conditions.values() {
             collect_refs(c, &mut used);
         }
-        self.stack.parameters.retain(|name, _| used.contains(name));
+        let unused: Vec<String> = self
+            .stack
+            .parameters
+            .keys()
+            .filter(|name| !used.contains(name.as_str()))
+            .cloned()
+            .collect();
+        for name in unused {
+            self.stack.parameters.remove(&name);
+        }
     }
 
     fn record_decisions(&mut self) {
@@ -399,11 +409,11 @@ pub(crate) fn needs_vpc(kind: &crate::catalog::Kind) -> bool {
 }
 
 /// Every name a value refers to: `Ref`s, and `${Name}` inside `Fn::Sub` strings.
-fn collect_refs(value: &Value, out: &mut std::collections::BTreeSet<String>) {
+fn collect_refs<'v>(value: &'v Value, out: &mut std::collections::HashSet<&'v str>) {
     match value {
         Value::Object(map) => {
             if let Some(Value::String(name)) = map.get("Ref") {
-                out.insert(name.clone());
+                out.insert(name);
             }
             let sub = match map.get("Fn::Sub") {
                 Some(Value::String(text)) => Some(text.as_str()),
@@ -415,7 +425,7 @@ fn collect_refs(value: &Value, out: &mut std::collections::BTreeSet<String>) {
                 while let Some(at) = rest.find("${") {
                     rest = &rest[at + 2..];
                     if let Some(end) = rest.find('}') {
-                        out.insert(rest[..end].split('.').next().unwrap_or_default().to_string());
+                        out.insert(rest[..end].split('.').next().unwrap_or_default());
                         rest = &rest[end..];
                     }
                 }
