@@ -192,15 +192,17 @@ fn a_readme_holding_the_seed_diagrams_is_gated_and_its_changes_drawn() {
     std::fs::write(dir.join("README.md"), &seed).unwrap();
     std::fs::write(dir.join("README.base.md"), &seed).unwrap();
     assert_eq!(mermaid2aws(&dir, &["compile", "README.md", "-o", "infra"]).status.code(), Some(0));
-    let gate = mermaid2aws(&dir, &["check", "README.md", "--templates", "infra"]);
+    // As the workflow example runs it: warnings fail the gate too.
+    let gate = mermaid2aws(&dir, &["check", "README.md", "--templates", "infra", "--strict"]);
     assert_eq!(gate.status.code(), Some(0), "{}", text(&gate.stderr));
+    assert_eq!(text(&gate.stderr), "", "the seed's diagrams compile without a warning");
 
     let edited = seed
         .replace("    R <--> K\n", "")
         .replace("ASG <--> S3[S3 Bucket]", "ASG <--> S3[S3 Bucket]\nASG --> Q[SQS queue]");
     assert_ne!(edited, seed);
     std::fs::write(dir.join("README.md"), &edited).unwrap();
-    let gate = mermaid2aws(&dir, &["check", "README.md", "--templates", "infra"]);
+    let gate = mermaid2aws(&dir, &["check", "README.md", "--templates", "infra", "--strict"]);
     assert_eq!(gate.status.code(), Some(3));
     let report = text(&gate.stdout);
     assert!(report.contains("README.md:5:1 diagram `IaaS implementation`: template infra/iaas-implementation.json is stale"), "{report}");

@@ -65,6 +65,36 @@ fn seed_paas_backend_is_reached_only_from_the_instances() {
     // The load balancer is reached from CloudFront only.
     assert!(r.can("cloudfront", "ElasticBeanstalk", 80));
     assert!(!r.can("0.0.0.0/0", "ElasticBeanstalk", 80));
+    // Amazon RDS is drawn behind the cache (`memcached <--> AmazonRDS`): the instances that use
+    // the cache reach the database on its port, and nothing else new is opened.
+    assert!(r.can("ElasticBeanstalk", "AmazonRDS", 3306));
+    assert!(!r.can("ElasticBeanstalk", "AmazonRDS", 5432));
+    assert!(!r.can("cloudfront", "AmazonRDS", 3306));
+}
+
+#[test]
+fn a_store_behind_another_is_reached_by_the_clients_in_front() {
+    let text = "flowchart LR
+  App[EC2 app server] --> Cache[(Redis)]
+  Cache <--> Db[(PostgreSQL)]
+  Db --- Archive[(MySQL)]
+  Worker[EC2 worker server] --> Queue[(Memcached)]
+  Queue <--> Db
+  Worker --> Other[(Redis)]
+  Cache <--> Other
+";
+    let r = reach_text(text);
+    // Behind the cache and behind the worker's store: both clients in front reach it.
+    assert!(r.can("App", "Db", 5432));
+    assert!(r.can("Worker", "Db", 5432));
+    // Down the chain of stores.
+    assert!(r.can("App", "Archive", 3306));
+    assert!(r.can("Worker", "Archive", 3306));
+    // Stores still open no connections, and two stores that both have clients stay apart.
+    assert!(!r.can("Cache", "Db", 5432));
+    assert!(!r.can("Db", "Archive", 3306));
+    assert!(!r.can("App", "Other", 6379));
+    assert!(!r.can("Worker", "Cache", 6379));
 }
 
 #[test]

@@ -65,6 +65,9 @@ pub(crate) struct Plan {
     pub main_resource: BTreeMap<String, String>,
     /// IAM policy statements to add to each role.
     pub statements: BTreeMap<String, Vec<serde_json::Value>>,
+    /// (data store, data store, edge, its note in `edge_notes`): two stores drawn joined,
+    /// neither of which opens connections; `reach_behind` decides what each such edge means.
+    pub stores_joined: Vec<(String, String, usize, usize)>,
 }
 
 pub(super) fn plan(l: &mut Lowering<'_>) {
@@ -91,6 +94,92 @@ pub(super) fn plan(l: &mut Lowering<'_>) {
             }
         }
     }
+    reach_behind(l);
+}
+
+/// A store drawn behind another one (`App --> Cache <--> DB`: a cache in front of its
+/// database) is used by the front store's clients: the application reads the database when
+/// the cache misses, and no data store opens connections itself. So a store with no client of
+/// its own, joined to one that has clients, is reached by those clients on its own ports; and
+/// so on down a chain of stores (breadth first, each store-to-store edge used once). An edge
+/// between two stores that both have clients, or neither, makes no rule.
+fn reach_behind(l: &mut Lowering<'_>) {
+    let pairs = std::mem::take(&mut l.plan.stores_joined);
+    if pairs.is_empty() {
+        return;
+    }
+    let own = clients_by_store(l);
+    let mut adjacent: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
+    for (n, (a, b, _, _)) in pairs.iter().enumerate() {
+        adjacent.entry(a).or_default().push((b, n));
+        adjacent.entry(b).or_default().push((a, n));
+    }
+    let has_own = |store: &str| own.get(store).is_some_and(|c| !c.is_empty());
+    let mut inherited: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut queue: std::collections::VecDeque<&str> = std::collections::VecDeque::new();
+    let mut queued: BTreeSet<&str> = BTreeSet::new();
+    for (a, b, _, _) in &pairs {
+        for store in [a.as_str(), b.as_str()] {
+            if has_own(store) && queued.insert(store) {
+                queue.push_back(store);
+            }
+        }
+    }
+    // Pair index -> (front, back, the clients it gave the back store).
+    let mut used: BTreeMap<usize, (&str, &str, BTreeSet<String>)> = BTreeMap::new();
+    while let Some(front) = queue.pop_front() {
+        let clients = own.get(front).filter(|c| !c.is_empty()).or(inherited.get(front)).cloned();
+        let Some(clients) = clients else { continue };
+        for &(back, n) in adjacent.get(front).into_iter().flatten() {
+            if has_own(back) || used.contains_key(&n) {
+                continue;
+            }
+            inherited.entry(back).or_default().extend(clients.iter().cloned());
+            used.insert(n, (front, back, clients.clone()));
+            if queued.insert(back) {
+                queue.push_back(back);
+            }
+        }
+    }
+    for (n, (_, _, i, noted)) in pairs.iter().enumerate() {
+        let Some((front, back, clients)) = used.get(&n) else { continue };
+        let edge = &l.edges[*i];
+        let ports = edge
+            .label
+            .as_deref()
+            .and_then(ports_in_label)
+            .unwrap_or_else(|| default_ports(l, back));
+        for client in clients {
+            l.plan.connects_to.entry(client.clone()).or_default().insert(back.to_string());
+            l.plan.links.push(Link {
+                client: client.clone(),
+                server: back.to_string(),
+                ports: ports.clone(),
+                edge: *i,
+            });
+        }
+        let names = clients.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+        l.stack.edge_notes[*noted].note = format!(
+            "`{back}` is behind `{front}` (data stores open no connections): {names}, the clients in front, reach it"
+        );
+    }
+}
+
+/// Every actor with a link to each server, and to each element of a group that is a server.
+fn clients_by_store(l: &Lowering<'_>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut members: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for link in &l.plan.links {
+        out.entry(link.server.clone()).or_default().insert(link.client.clone());
+        if l.group(&link.server).is_some() {
+            let inside =
+                members.entry(&link.server).or_insert_with(|| member_elements(l, &link.server));
+            for m in inside.iter() {
+                out.entry(m.clone()).or_default().insert(link.client.clone());
+            }
+        }
+    }
+    out
 }
 
 fn is_pass_through(l: &Lowering<'_>, id: &str) -> bool {
@@ -366,7 +455,10 @@ fn connect(l: &mut Lowering<'_>, edge: &Edge, i: usize, a: &str, b: &str) {
             note(l, edge, format!("`{client}` resolves names through `{server}`: no rule"))
         }
         (Role::Data | Role::Broker, Role::Data | Role::Broker) => {
+            // Noted in the edges' order; `reach_behind` rewrites the note if the edge is used.
             note(l, edge, "data stores never open connections: no rule".into());
+            let noted = l.stack.edge_notes.len() - 1;
+            l.plan.stores_joined.push((client, server, i, noted));
         }
         _ => note(l, edge, "no traffic this edge could mean: no rule".into()),
     }
