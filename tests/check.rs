@@ -4,9 +4,11 @@
 
 mod support;
 
+use support::{run_in, text};
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 const README: &str = "# Shop\n\nSome prose.\n\n## Architecture\n\n```mermaid\nflowchart LR\n    U[Users] -->|https 443| ALB[Application Load Balancer]\n    ALB -->|http 8080| App[App servers]\n    App -->|tcp 5432| DB[(PostgreSQL)]\n    App --> Q[SQS queue]\n```\n\n## Events\n\n```mermaid\nflowchart LR\n    F[Lambda function] --> T[DynamoDB table]\n```\n";
 
@@ -17,23 +19,9 @@ fn repo(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("infra")).unwrap();
     std::fs::write(dir.join("README.md"), README).unwrap();
-    let compiled = run(&dir, &["compile", "README.md", "-o", "infra"]);
+    let compiled = run_in(&dir, &["compile", "README.md", "-o", "infra"]);
     assert_eq!(compiled.status.code(), Some(0), "{}", text(&compiled.stderr));
     dir
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn edit(dir: &Path, from: &str, to: &str) {
@@ -54,12 +42,12 @@ fn in_sync_is_exit_0_and_says_nothing() {
         vec!["check", "README.md", "--templates", "infra"],
         vec!["check", ".", "--templates", "infra"],
     ] {
-        let out = run(&dir, &args);
+        let out = run_in(&dir, &args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
         assert_eq!(text(&out.stdout), "", "{args:?}");
         assert_eq!(text(&out.stderr), "", "{args:?}");
     }
-    let verbose = run(&dir, &["check", "README.md", "--templates", "infra", "--verbose"]);
+    let verbose = run_in(&dir, &["check", "README.md", "--templates", "infra", "--verbose"]);
     assert_eq!(
         text(&verbose.stdout),
         "README.md:8:1 diagram `Architecture`: template infra/architecture.json in sync\n\
@@ -72,7 +60,7 @@ fn in_sync_is_exit_0_and_says_nothing() {
 fn an_edited_label_is_out_of_sync_element_by_element() {
     let dir = repo("edited-label");
     edit(&dir, "DB[(PostgreSQL)]", "DB[(MySQL)]");
-    let out = run(&dir, &["check", "README.md", "--templates", "infra"]);
+    let out = run_in(&dir, &["check", "README.md", "--templates", "infra"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let report = text(&out.stdout);
     assert!(
@@ -94,7 +82,7 @@ fn an_edited_label_is_out_of_sync_element_by_element() {
 fn an_added_edge_is_a_new_rule_on_its_line() {
     let dir = repo("added-edge");
     edit(&dir, "    App --> Q[SQS queue]\n", "    App --> Q[SQS queue]\n    U -->|ssh| App\n");
-    let out = run(&dir, &["check", "README.md", "--templates", "infra"]);
+    let out = run_in(&dir, &["check", "README.md", "--templates", "infra"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let report = text(&out.stdout);
     let added: Vec<&str> = report.lines().filter(|l| l.trim_start().starts_with("+ ")).collect();
@@ -111,7 +99,7 @@ fn an_added_edge_is_a_new_rule_on_its_line() {
 fn a_removed_node_lists_its_resources_as_removed() {
     let dir = repo("removed-node");
     edit(&dir, "    App --> Q[SQS queue]\n", "");
-    let out = run(&dir, &["check", "README.md", "--templates", "infra"]);
+    let out = run_in(&dir, &["check", "README.md", "--templates", "infra"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let report = text(&out.stdout);
     assert!(
@@ -140,7 +128,7 @@ fn a_reformatted_or_missing_template_is_out_of_sync_too() {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     std::fs::write(&path, value.to_string()).unwrap();
     std::fs::remove_file(dir.join("infra/architecture.json")).unwrap();
-    let out = run(&dir, &["check", "README.md", "--templates", "infra"]);
+    let out = run_in(&dir, &["check", "README.md", "--templates", "infra"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
@@ -151,9 +139,12 @@ fn a_reformatted_or_missing_template_is_out_of_sync_too() {
          out of sync: 2 of 2 diagram(s)\n"
     );
     // What the help says to run puts it right.
-    let fixed = run(&dir, &["compile", "README.md", "-o", "infra"]);
+    let fixed = run_in(&dir, &["compile", "README.md", "-o", "infra"]);
     assert_eq!(fixed.status.code(), Some(0));
-    assert_eq!(run(&dir, &["check", "README.md", "--templates", "infra"]).status.code(), Some(0));
+    assert_eq!(
+        run_in(&dir, &["check", "README.md", "--templates", "infra"]).status.code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -162,12 +153,15 @@ fn yaml_templates_are_compared_as_yaml() {
     std::fs::remove_dir_all(dir.join("infra")).unwrap();
     std::fs::create_dir_all(dir.join("infra")).unwrap();
     assert_eq!(
-        run(&dir, &["compile", "README.md", "-o", "infra", "--format", "yaml"]).status.code(),
+        run_in(&dir, &["compile", "README.md", "-o", "infra", "--format", "yaml"]).status.code(),
         Some(0)
     );
-    assert_eq!(run(&dir, &["check", "README.md", "--templates", "infra"]).status.code(), Some(0));
+    assert_eq!(
+        run_in(&dir, &["check", "README.md", "--templates", "infra"]).status.code(),
+        Some(0)
+    );
     edit(&dir, "T[DynamoDB table]", "T[DynamoDB table]\n    F --> S[SNS topic]");
-    let out = run(&dir, &["check", "README.md", "--templates", "infra"]);
+    let out = run_in(&dir, &["check", "README.md", "--templates", "infra"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stdout).contains("+ STopic  AWS::SNS::Topic"), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("-o infra --format yaml"), "{}", text(&out.stdout));
@@ -177,7 +171,7 @@ fn yaml_templates_are_compared_as_yaml() {
 fn the_json_report_says_everything() {
     let dir = repo("json");
     edit(&dir, "DB[(PostgreSQL)]", "DB[(MySQL)]");
-    let out = run(&dir, &["check", "README.md", "--templates", "infra", "--format", "json"]);
+    let out = run_in(&dir, &["check", "README.md", "--templates", "infra", "--format", "json"]);
     assert_eq!(out.status.code(), Some(3));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     assert_eq!(report["status"], "out_of_sync");
@@ -200,15 +194,15 @@ fn diagrams_that_do_not_compile_are_a_user_error_with_nothing_on_stdout() {
     let dir = repo("broken");
     edit(&dir, "App -->|tcp 5432| DB[(PostgreSQL)]", "App -->|tcp 5432| DB[(PostgreSQL)");
     for format in ["text", "json"] {
-        let out = run(&dir, &["check", ".", "--templates", "infra", "--format", format]);
+        let out = run_in(&dir, &["check", ".", "--templates", "infra", "--format", format]);
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(text(&out.stdout), "");
         assert!(text(&out.stderr).contains("README.md:11:"), "{}", text(&out.stderr));
     }
-    let no_folder = run(&dir, &["check", "README.md", "--templates", "templates"]);
+    let no_folder = run_in(&dir, &["check", "README.md", "--templates", "templates"]);
     assert_eq!(no_folder.status.code(), Some(1));
     assert!(text(&no_folder.stderr).contains("the templates folder `templates` does not exist"));
-    let missing = run(&dir, &["check", "nowhere"]);
+    let missing = run_in(&dir, &["check", "nowhere"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("cannot read `nowhere`"), "{}", text(&missing.stderr));
 }
@@ -217,10 +211,10 @@ fn diagrams_that_do_not_compile_are_a_user_error_with_nothing_on_stdout() {
 fn warnings_are_shown_and_fail_only_with_strict() {
     let dir = repo("warnings");
     std::fs::write(dir.join("odd.mmd"), "graph LR\n  W[Web server] --> Z[Zork thing]\n").unwrap();
-    let out = run(&dir, &["check", "odd.mmd"]);
+    let out = run_in(&dir, &["check", "odd.mmd"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("odd.mmd:2:21: warning"), "{}", text(&out.stderr));
-    let strict = run(&dir, &["check", "odd.mmd", "--strict"]);
+    let strict = run_in(&dir, &["check", "odd.mmd", "--strict"]);
     assert_eq!(strict.status.code(), Some(1));
     assert!(text(&strict.stderr).contains("--strict"), "{}", text(&strict.stderr));
     assert_eq!(text(&strict.stdout), "");
@@ -241,7 +235,7 @@ fn folders_are_walked_skipping_target_and_hidden_folders() {
         std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
         std::fs::write(dir.join(path), body).unwrap();
     }
-    let out = run(&dir, &["check", ".", "--format", "json"]);
+    let out = run_in(&dir, &["check", ".", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let files: Vec<&str> = report["diagrams"]
@@ -253,7 +247,7 @@ fn folders_are_walked_skipping_target_and_hidden_folders() {
     assert_eq!(files, ["README.md", "README.md", "docs/a.mmd"]);
     // Two files whose diagrams map to the same template name cannot share a templates folder.
     std::fs::write(dir.join("docs/events.mmd"), "graph LR\n  Q[SQS queue]\n").unwrap();
-    let clash = run(&dir, &["check", ".", "--templates", "infra"]);
+    let clash = run_in(&dir, &["check", ".", "--templates", "infra"]);
     assert_eq!(clash.status.code(), Some(1));
     assert!(
         text(&clash.stderr).contains("both map to the template `events`"),
@@ -265,17 +259,17 @@ fn folders_are_walked_skipping_target_and_hidden_folders() {
 #[test]
 fn stacks_need_one_diagram_or_a_mapping() {
     let dir = repo("stack-args");
-    let drift = run(&dir, &["check", "README.md", "--drift"]);
+    let drift = run_in(&dir, &["check", "README.md", "--drift"]);
     assert_eq!(drift.status.code(), Some(1));
     assert!(text(&drift.stderr).contains("--drift needs a stack"), "{}", text(&drift.stderr));
-    let out = run(&dir, &["check", "README.md", "--stack-name", "shop"]);
+    let out = run_in(&dir, &["check", "README.md", "--stack-name", "shop"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("--stack-name needs exactly one diagram; 2 were found"), "{err}");
     assert!(err.contains("--stacks"), "{err}");
     std::fs::write(dir.join("stacks.toml"), "[[stack]]\nname = \"shop\"\nfile = \"README.md\"\n")
         .unwrap();
-    let out = run(&dir, &["check", "README.md", "--stacks", "stacks.toml"]);
+    let out = run_in(&dir, &["check", "README.md", "--stacks", "stacks.toml"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("has 2 diagrams"), "{}", text(&out.stderr));
     std::fs::write(
@@ -283,7 +277,7 @@ fn stacks_need_one_diagram_or_a_mapping() {
         "[[stack]]\nname = \"shop\"\nfile = \"README.md\"\nregion = 1\n",
     )
     .unwrap();
-    let out = run(&dir, &["check", "README.md", "--stacks", "stacks.toml"]);
+    let out = run_in(&dir, &["check", "README.md", "--stacks", "stacks.toml"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("stacks.toml:4:1"), "{}", text(&out.stderr));
 }

@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::text;
+
 use std::path::PathBuf;
 
 use support::moto::Moto;
@@ -14,10 +16,6 @@ fn workdir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 const DIAGRAM: &str = "graph LR\n    Q[SQS queue]\n    N[SNS topic]\n";

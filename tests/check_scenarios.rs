@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::text;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -40,10 +42,6 @@ fn run(dir: &Path, cfn: &ScriptedCfn, args: &[&str]) -> Output {
         text(&out.stderr)
     );
     out
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The template `compile` writes for the diagram in `dir` (what `deploy` sent).

@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::text;
+
 use std::io::{Read, Write};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -47,10 +49,6 @@ fn finish(child: Child) -> Output {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.wait_with_output().expect("output")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn calls(log: &[Request], action: &str) -> usize {

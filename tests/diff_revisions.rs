@@ -3,8 +3,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use support::{run_in, text};
+
+use std::path::PathBuf;
 
 fn workdir(name: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("diff_revisions").join(name);
@@ -14,19 +15,6 @@ fn workdir(name: &str, files: &[(&str, &str)]) -> PathBuf {
         std::fs::write(dir.join(name), text).unwrap();
     }
     dir
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn three_tier() -> String {
@@ -45,7 +33,7 @@ fn resources_and_rules_that_change_are_listed_with_their_side_of_the_diff() {
             "    App --> Assets[S3 Bucket]\n    App --> Q[SQS queue]",
         );
     let dir = workdir("three-tier", &[("old.mmd", &old), ("new.mmd", &new)]);
-    let out = run(&dir, &["diff", "old.mmd", "new.mmd"]);
+    let out = run_in(&dir, &["diff", "old.mmd", "new.mmd"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report = text(&out.stdout);
     // Removed on the old side's lines, added on the new side's.
@@ -65,7 +53,7 @@ fn resources_and_rules_that_change_are_listed_with_their_side_of_the_diff() {
     assert!(!report.contains("Mermaid2Aws.Source"), "{report}");
     insta::assert_snapshot!("three_tier_text", report);
 
-    let drawn = text(&run(&dir, &["diff", "old.mmd", "new.mmd", "--format", "mermaid"]).stdout);
+    let drawn = text(&run_in(&dir, &["diff", "old.mmd", "new.mmd", "--format", "mermaid"]).stdout);
     assert!(drawn.contains("[\"- ElastiCache for Redis\"]:::removed"), "{drawn}");
     assert!(drawn.contains("[\"+ SQS queue\"]:::added"), "{drawn}");
     assert!(drawn.contains("-.->|\"- TCP/6379\"|"), "the removed edge is dashed: {drawn}");
@@ -75,9 +63,10 @@ fn resources_and_rules_that_change_are_listed_with_their_side_of_the_diff() {
     );
     support::assert_mermaid_accepts(&drawn);
 
-    let same = run(&dir, &["diff", "old.mmd", "old.mmd"]);
+    let same = run_in(&dir, &["diff", "old.mmd", "old.mmd"]);
     assert_eq!(text(&same.stdout), "no changes: `old.mmd` and `old.mmd` make the same resources\n");
-    let markdown = text(&run(&dir, &["diff", "old.mmd", "new.mmd", "--format", "markdown"]).stdout);
+    let markdown =
+        text(&run_in(&dir, &["diff", "old.mmd", "new.mmd", "--format", "markdown"]).stdout);
     assert!(
         markdown
             .starts_with("### mermaid2aws: changes from `old.mmd` to `new.mmd`\n\n```mermaid\n"),
@@ -96,7 +85,7 @@ fn architecture_diagrams_are_drawn_as_flowcharts_with_their_groups() {
         )
         .replace("j:R --> L:topic", "j:R --> L:queue");
     let dir = workdir("architecture", &[("old.mmd", old), ("new.mmd", &new)]);
-    let out = run(&dir, &["diff", "old.mmd", "new.mmd", "--format", "mermaid"]);
+    let out = run_in(&dir, &["diff", "old.mmd", "new.mmd", "--format", "mermaid"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let drawn = text(&out.stdout);
     assert!(drawn.starts_with("flowchart LR\n"), "{drawn}");
@@ -113,7 +102,7 @@ fn labels_with_quotes_entities_brackets_and_markdown_are_drawn_safely() {
     let old = "flowchart LR\n    A[\"Web #quot;front#quot; [v2] {x} ü | a\"] --> B[(\"`**Orders** DB`\")]\n    B --> C>\"S3 bucket: logs #35; <b>bold</b>\"]\n";
     let new = old.replace("[v2]", "[v3]").replace("C>", "D[SQS queue] --> C>");
     let dir = workdir("labels", &[("old.mmd", old), ("new.mmd", &new)]);
-    let drawn = text(&run(&dir, &["diff", "old.mmd", "new.mmd", "--format", "mermaid"]).stdout);
+    let drawn = text(&run_in(&dir, &["diff", "old.mmd", "new.mmd", "--format", "mermaid"]).stdout);
     support::assert_mermaid_accepts(&drawn);
     let parsed = support::our_parse(&drawn);
     let labels: Vec<&str> =
@@ -127,7 +116,7 @@ fn labels_with_quotes_entities_brackets_and_markdown_are_drawn_safely() {
 #[test]
 fn diff_needs_a_stack_or_a_new_revision_not_both() {
     let dir = workdir("arguments", &[("a.mmd", "graph LR\n  Q[SQS queue]\n")]);
-    let neither = run(&dir, &["diff", "a.mmd"]);
+    let neither = run_in(&dir, &["diff", "a.mmd"]);
     assert_eq!(neither.status.code(), Some(1));
     assert!(
         text(&neither.stderr).contains("diff needs something to compare the diagram with"),
@@ -135,10 +124,10 @@ fn diff_needs_a_stack_or_a_new_revision_not_both() {
         text(&neither.stderr)
     );
     assert!(text(&neither.stderr).contains("`diff OLD NEW`"), "{}", text(&neither.stderr));
-    let both = run(&dir, &["diff", "a.mmd", "a.mmd", "--stack-name", "s"]);
+    let both = run_in(&dir, &["diff", "a.mmd", "a.mmd", "--stack-name", "s"]);
     assert_eq!(both.status.code(), Some(1));
     assert!(text(&both.stderr).contains("not both"), "{}", text(&both.stderr));
-    let params = run(&dir, &["diff", "a.mmd", "a.mmd", "--parameter", "K=V"]);
+    let params = run_in(&dir, &["diff", "a.mmd", "a.mmd", "--parameter", "K=V"]);
     assert_eq!(params.status.code(), Some(1));
     assert!(
         text(&params.stderr).contains("only apply to a diff with a stack"),
@@ -166,7 +155,7 @@ fn every_example_diagram_is_drawn_as_mermaid_that_mermaid_accepts() {
     for example in &examples {
         let example = example.to_str().unwrap();
         for (old, new) in [("base.mmd", example), (example, "base.mmd")] {
-            let out = run(&dir, &["diff", old, new, "--format", "mermaid"]);
+            let out = run_in(&dir, &["diff", old, new, "--format", "mermaid"]);
             assert_eq!(out.status.code(), Some(0), "{old} -> {new}: {}", text(&out.stderr));
             let drawn = text(&out.stdout);
             assert!(drawn.contains(":::added") && drawn.contains(":::removed"), "{drawn}");
@@ -202,7 +191,7 @@ fn a_readme_with_several_diagrams_is_compared_diagram_by_diagram_paired_by_headi
         ],
     );
 
-    let out = run(&dir, &["diff", "seed.md", "edited.md"]);
+    let out = run_in(&dir, &["diff", "seed.md", "edited.md"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report = text(&out.stdout);
     let (iaas, paas) = report.split_once("diagram `PaaS/SaaS implementation`:\n").expect(&report);
@@ -211,7 +200,7 @@ fn a_readme_with_several_diagrams_is_compared_diagram_by_diagram_paired_by_headi
     assert_eq!(paas, "no changes: `seed.md` and `edited.md` make the same resources\n");
 
     let markdown =
-        text(&run(&dir, &["diff", "seed.md", "edited.md", "--format", "markdown"]).stdout);
+        text(&run_in(&dir, &["diff", "seed.md", "edited.md", "--format", "markdown"]).stdout);
     assert!(
         markdown.contains(
             "### mermaid2aws: `IaaS implementation`: changes from `seed.md` to `edited.md`"
@@ -228,7 +217,7 @@ fn a_readme_with_several_diagrams_is_compared_diagram_by_diagram_paired_by_headi
         support::assert_mermaid_accepts(block);
     }
 
-    let removed = text(&run(&dir, &["diff", "seed.md", "iaas-only.md"]).stdout);
+    let removed = text(&run_in(&dir, &["diff", "seed.md", "iaas-only.md"]).stdout);
     assert!(
         removed.contains("diagram `PaaS/SaaS implementation`:\na removed diagram\n"),
         "{removed}"
@@ -239,7 +228,7 @@ fn a_readme_with_several_diagrams_is_compared_diagram_by_diagram_paired_by_headi
         "moved lines are no change: {removed}"
     );
     let drawn =
-        text(&run(&dir, &["diff", "seed.md", "iaas-only.md", "--format", "markdown"]).stdout);
+        text(&run_in(&dir, &["diff", "seed.md", "iaas-only.md", "--format", "markdown"]).stdout);
     let blocks = mermaid_blocks(&drawn);
     assert_eq!(blocks.len(), 2, "{drawn}");
     let drawing = blocks[1].split("subgraph legend").next().unwrap();
@@ -248,7 +237,7 @@ fn a_readme_with_several_diagrams_is_compared_diagram_by_diagram_paired_by_headi
     support::assert_mermaid_accepts(&blocks[1]);
 
     // A README that had no diagram yet (or no README: an empty file): every diagram is new.
-    let added = run(&dir, &["diff", "empty.md", "seed.md", "--format", "markdown"]);
+    let added = run_in(&dir, &["diff", "empty.md", "seed.md", "--format", "markdown"]);
     assert_eq!(added.status.code(), Some(0), "{}", text(&added.stderr));
     let added = text(&added.stdout);
     assert!(added.contains("`IaaS implementation` (a new diagram)"), "{added}");
@@ -261,11 +250,12 @@ fn a_readme_with_several_diagrams_is_compared_diagram_by_diagram_paired_by_headi
     }
 
     // One Mermaid drawing cannot hold two diagrams: pick one, or use Markdown.
-    let refused = run(&dir, &["diff", "seed.md", "edited.md", "--format", "mermaid"]);
+    let refused = run_in(&dir, &["diff", "seed.md", "edited.md", "--format", "mermaid"]);
     assert_eq!(refused.status.code(), Some(1));
     assert_eq!(text(&refused.stdout), "");
     assert!(text(&refused.stderr).contains("--diagram N or NAME"), "{}", text(&refused.stderr));
-    let one = run(&dir, &["diff", "seed.md", "edited.md", "--format", "mermaid", "--diagram", "1"]);
+    let one =
+        run_in(&dir, &["diff", "seed.md", "edited.md", "--format", "mermaid", "--diagram", "1"]);
     assert_eq!(one.status.code(), Some(0), "{}", text(&one.stderr));
     support::assert_mermaid_accepts(&text(&one.stdout));
 }

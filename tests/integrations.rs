@@ -5,8 +5,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use support::{run_in, text};
+
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -17,22 +18,9 @@ fn fixture(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("infra")).unwrap();
     std::fs::write(dir.join("README.md"), README).unwrap();
-    let out = mermaid2aws(&dir, &["compile", "README.md", "-o", "infra"]);
+    let out = run_in(&dir, &["compile", "README.md", "-o", "infra"]);
     assert_eq!(out.status.code(), Some(0));
     dir
-}
-
-fn mermaid2aws(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The words of a command line that needs no shell features beyond `"..."` and `$VAR`
@@ -82,20 +70,20 @@ fn the_pre_commit_hook_runs_check_on_markdown_and_mermaid_files() {
     // As pre-commit runs it: the entry, the user's args, then the staged files.
     let staged = ["README.md", "extra.mmd"];
     let plain: Vec<&str> = entry[1..].iter().map(String::as_str).chain(staged).collect();
-    let ok = mermaid2aws(&dir, &plain);
+    let ok = run_in(&dir, &plain);
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
     let with_templates: Vec<&str> = entry[1..]
         .iter()
         .map(String::as_str)
         .chain(["--templates", "infra", "README.md"])
         .collect();
-    assert_eq!(mermaid2aws(&dir, &with_templates).status.code(), Some(0));
+    assert_eq!(run_in(&dir, &with_templates).status.code(), Some(0));
     // A warning fails the commit (--strict), as does a stale template (exit 3).
     std::fs::write(dir.join("extra.mmd"), "graph LR\n    Z[Zork thing]\n").unwrap();
-    assert_eq!(mermaid2aws(&dir, &plain).status.code(), Some(1));
+    assert_eq!(run_in(&dir, &plain).status.code(), Some(1));
     let readme = README.replace("tcp 5432", "tcp 6432");
     std::fs::write(dir.join("README.md"), readme).unwrap();
-    assert_eq!(mermaid2aws(&dir, &with_templates).status.code(), Some(3));
+    assert_eq!(run_in(&dir, &with_templates).status.code(), Some(3));
 }
 
 #[test]
@@ -140,7 +128,7 @@ fn the_github_workflow_gates_on_check_and_posts_the_drawn_change() {
             None => (&command[1..], None),
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = mermaid2aws(&dir, &args);
+        let out = run_in(&dir, &args);
         if let Some(target) = target {
             std::fs::write(&target, &out.stdout).unwrap();
         }
@@ -191,9 +179,9 @@ fn a_readme_holding_the_seed_diagrams_is_gated_and_its_changes_drawn() {
     std::fs::create_dir_all(dir.join("infra")).unwrap();
     std::fs::write(dir.join("README.md"), &seed).unwrap();
     std::fs::write(dir.join("README.base.md"), &seed).unwrap();
-    assert_eq!(mermaid2aws(&dir, &["compile", "README.md", "-o", "infra"]).status.code(), Some(0));
+    assert_eq!(run_in(&dir, &["compile", "README.md", "-o", "infra"]).status.code(), Some(0));
     // As the workflow example runs it: warnings fail the gate too.
-    let gate = mermaid2aws(&dir, &["check", "README.md", "--templates", "infra", "--strict"]);
+    let gate = run_in(&dir, &["check", "README.md", "--templates", "infra", "--strict"]);
     assert_eq!(gate.status.code(), Some(0), "{}", text(&gate.stderr));
     assert_eq!(text(&gate.stderr), "", "the seed's diagrams compile without a warning");
 
@@ -202,14 +190,14 @@ fn a_readme_holding_the_seed_diagrams_is_gated_and_its_changes_drawn() {
         .replace("ASG <--> S3[S3 Bucket]", "ASG <--> S3[S3 Bucket]\nASG --> Q[SQS queue]");
     assert_ne!(edited, seed);
     std::fs::write(dir.join("README.md"), &edited).unwrap();
-    let gate = mermaid2aws(&dir, &["check", "README.md", "--templates", "infra", "--strict"]);
+    let gate = run_in(&dir, &["check", "README.md", "--templates", "infra", "--strict"]);
     assert_eq!(gate.status.code(), Some(3));
     let report = text(&gate.stdout);
     assert!(report.contains("README.md:5:1 diagram `IaaS implementation`: template infra/iaas-implementation.json is stale"), "{report}");
     assert!(report.contains("+ QQueue  AWS::SQS::Queue  README.md:"), "{report}");
     assert!(report.contains("~ KInstance  AWS::EC2::Instance  README.md:36:5\n        moved from README.md:35:5 to README.md:36:5\n"), "{report}");
     // What the workflow posts: every diagram of the README, paired by heading.
-    let drawn = mermaid2aws(&dir, &["diff", "README.base.md", "README.md", "--format", "markdown"]);
+    let drawn = run_in(&dir, &["diff", "README.base.md", "README.md", "--format", "markdown"]);
     assert_eq!(drawn.status.code(), Some(0), "{}", text(&drawn.stderr));
     let comment = text(&drawn.stdout);
     let blocks: Vec<&str> = comment

@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 pub mod moto;
 pub mod scripted_cfn;
@@ -214,4 +215,20 @@ pub fn assert_mermaid_accepts(diagram: &str) {
     let theirs = mermaid_oracle(diagram);
     assert_eq!(theirs["ok"], true, "mermaid-js rejects it: {theirs}\n{diagram}");
     assert_eq!(ours, theirs, "our parser and mermaid-js disagree on:\n{diagram}");
+}
+
+/// The binary run in `dir` with `args`: no colour, nothing on stdin (so never a terminal).
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mermaid2aws"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mermaid2aws")
+}
+
+/// A process's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
