@@ -133,7 +133,7 @@ fn stages(c: &mut Criterion) {
         let file = &input.file;
         let extracted = extract::extract(file).expect("the benchmark inputs extract");
         let staged: Vec<Staged> =
-            extracted.diagrams.iter().map(|s| run_stages(file, s, &catalog)).collect();
+            extracted.diagrams.iter().map(|s| run_stages(file, s, catalog)).collect();
         for s in &staged {
             if let Some((stage, error)) = &s.stopped {
                 eprintln!("{}: diagram {:?} stops at {stage}: {error}", input.name, s.source.name);
@@ -183,7 +183,7 @@ fn stages(c: &mut Criterion) {
                 b.iter(|| {
                     for s in &staged {
                         let d = s.diagram.as_ref().expect("resolved");
-                        black_box(lower::lower(d, &catalog, LowerOptions::default(), file));
+                        black_box(lower::lower(d, catalog, LowerOptions::default(), file));
                     }
                 })
             });

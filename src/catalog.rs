@@ -182,10 +182,15 @@ impl Port {
 
 impl Catalog {
     /// The catalog built into the binary.
-    pub fn builtin() -> Catalog {
-        // The built-in catalog is validated by a unit test; failing here is a build defect.
-        Catalog::load(BUILTIN).unwrap_or_else(|errors| {
-            panic!("the built-in catalog is invalid: {:?}", errors.first().map(|e| &e.message))
+    /// The built-in catalog, read once per process: `check` compiles many diagrams, and
+    /// reading the TOML takes about as long as compiling a small diagram.
+    pub fn builtin() -> &'static Catalog {
+        static BUILTIN_CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        BUILTIN_CATALOG.get_or_init(|| {
+            // The built-in catalog is validated by a unit test; failing here is a build defect.
+            Catalog::load(BUILTIN).unwrap_or_else(|errors| {
+                panic!("the built-in catalog is invalid: {:?}", errors.first().map(|e| &e.message))
+            })
         })
     }
 

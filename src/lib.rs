@@ -112,7 +112,7 @@ pub fn compile_file_with(
     let mut diagnostics = parsed.warnings;
     let mut compiled = Vec::new();
     for d in parsed.diagrams {
-        let (stack, found) = lower::lower(&d, &catalog, options, file);
+        let (stack, found) = lower::lower(&d, catalog, options, file);
         diagnostics.extend(found);
         let Some(stack) = stack else { continue };
         // Limits are reported on the diagram's first line, not under the whole diagram.
