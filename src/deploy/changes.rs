@@ -308,6 +308,7 @@ pub(crate) fn span_of(file: &SourceFile, source: &str) -> Option<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::tests::change;
 
     fn template() -> TemplateInfo {
         TemplateInfo::parse(
@@ -328,15 +329,6 @@ mod tests {
                  "Rule": {"Type": "AWS::EC2::SecurityGroupIngress",
                         "Metadata": {"Mermaid2Aws": {"Element": "W", "Source": "a.mmd:5:1"}}}}}"#,
         )
-    }
-
-    fn change(action: &str, id: &str, ty: &str, replacement: Option<&str>) -> ResourceChange {
-        ResourceChange {
-            action: action.into(),
-            logical_id: id.into(),
-            resource_type: ty.into(),
-            replacement: replacement.map(str::to_string),
-        }
     }
 
     #[test]

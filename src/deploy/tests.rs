@@ -192,7 +192,13 @@ fn resource_event(n: u32, id: &str, ty: &str, status: &str, reason: Option<&str>
     }
 }
 
-fn change(action: &str, id: &str, ty: &str, replacement: Option<&str>) -> ResourceChange {
+/// A change set row (also used by `changes`' tests).
+pub(super) fn change(
+    action: &str,
+    id: &str,
+    ty: &str,
+    replacement: Option<&str>,
+) -> ResourceChange {
     ResourceChange {
         action: action.into(),
         logical_id: id.into(),
