@@ -97,6 +97,11 @@ fn the_github_workflow_gates_on_check_and_posts_the_drawn_change() {
     let scripts: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
     assert!(scripts.iter().any(|s| s.contains("gh pr comment")), "it posts a comment");
     assert!(scripts.iter().any(|s| s.contains("GITHUB_STEP_SUMMARY")), "and a job summary");
+    // Its commands call no AWS API, so it installs without the AWS SDK (`deploy` feature).
+    assert!(
+        scripts.iter().any(|s| s.contains("cargo install --locked --no-default-features")),
+        "{scripts:?}"
+    );
     let paths = workflow["on"]["pull_request"]["paths"].as_array().expect("paths");
     for ext in ["md", "markdown", "mmd", "mermaid"] {
         assert!(paths.iter().any(|p| p == &format!("**/*.{ext}")), "runs on .{ext} changes");
