@@ -185,16 +185,15 @@ struct CheckArgs {
     format: ReportFormat,
     #[command(flatten)]
     site: SiteArgs,
+    // The stack options exist in every build, so a build without AWS support says so
+    // (`m2a::check::no_deploy`) instead of rejecting an unknown flag.
     /// The stack the one diagram checked is deployed as (compares GetTemplate).
-    #[cfg(feature = "deploy")]
     #[arg(long)]
     stack_name: Option<String>,
     /// A TOML file mapping diagrams to stacks: `[[stack]]` tables of `name`, `file`, `diagram`.
-    #[cfg(feature = "deploy")]
     #[arg(long, value_name = "FILE")]
     stacks: Option<PathBuf>,
     /// Also run CloudFormation drift detection on the stacks.
-    #[cfg(feature = "deploy")]
     #[arg(long)]
     drift: bool,
     #[cfg(feature = "deploy")]
@@ -854,20 +853,11 @@ fn check_command(args: CheckArgs, stdout: &mut dyn Write, stderr: &mut dyn Write
         resolve: args.site.options(),
         templates: args.templates,
         strict: args.strict,
-        #[cfg(feature = "deploy")]
         stack_name: args.stack_name,
-        #[cfg(feature = "deploy")]
         stacks_file: args.stacks,
-        #[cfg(feature = "deploy")]
         drift: args.drift,
         #[cfg(feature = "deploy")]
         connection: args.connection.connection(),
-        #[cfg(not(feature = "deploy"))]
-        stack_name: None,
-        #[cfg(not(feature = "deploy"))]
-        stacks_file: None,
-        #[cfg(not(feature = "deploy"))]
-        drift: false,
     };
     let outcome = crate::check::run(&request);
     for (file, diagnostics) in &outcome.diagnostics {
