@@ -181,8 +181,7 @@ impl Port {
 }
 
 impl Catalog {
-    /// The catalog built into the binary.
-    /// The built-in catalog, read once per process: `check` compiles many diagrams, and
+    /// The catalog built into the binary, read once per process: `check` compiles many diagrams, and
     /// reading the TOML takes about as long as compiling a small diagram.
     pub fn builtin() -> &'static Catalog {
         static BUILTIN_CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
@@ -236,16 +235,8 @@ impl Catalog {
                 )));
             }
         }
-        catalog.needles = catalog
-            .kinds
-            .iter()
-            .map(|k| k.words.iter().map(|w| format!(" {} ", normalize(w))).collect())
-            .collect();
-        catalog.group_needles = catalog
-            .groups
-            .iter()
-            .map(|g| g.words.iter().map(|w| format!(" {} ", normalize(w))).collect())
-            .collect();
+        catalog.needles = catalog.kinds.iter().map(|k| needles(&k.words)).collect();
+        catalog.group_needles = catalog.groups.iter().map(|g| needles(&g.words)).collect();
         if errors.is_empty() { Ok(catalog) } else { Err(errors) }
     }
 
@@ -261,12 +252,12 @@ impl Catalog {
     /// suffix is ignored ("EC2a", "web2").
     pub fn match_words(&self, text: &str) -> Option<(&Kind, &str)> {
         let haystack = format!(" {} ", split_replica_suffixes(&normalize(text)));
-        // Every match: (kind, word, byte range in the haystack).
         // Every needle starts with a blank, so it can only match where the haystack has one:
         // trying those positions finds the same matches as a substring search, in a fraction
         // of the time (this runs once per element).
         let word_starts: Vec<usize> =
             haystack.bytes().enumerate().filter(|&(_, b)| b == b' ').map(|(at, _)| at).collect();
+        // Every match: (kind, word, byte range in the haystack).
         let mut matches: Vec<WordMatch<'_>> = Vec::new();
         for (kind, needles) in self.kinds.iter().zip(&self.needles) {
             for (word, needle) in kind.words.iter().zip(needles) {
@@ -331,6 +322,12 @@ impl Kind {
             .and_then(|t| serde_json::to_value(t).ok())
             .unwrap_or_else(|| Value::Object(serde_json::Map::new()))
     }
+}
+
+/// Words normalized for searching a normalized label: ` word `, with the blanks that mark its
+/// ends.
+fn needles(words: &[String]) -> Vec<String> {
+    words.iter().map(|w| format!(" {} ", normalize(w))).collect()
 }
 
 /// A word match: kind, word, byte range in the normalized label.

@@ -78,8 +78,8 @@ fn a_store_behind_another_is_reached_by_the_clients_in_front() {
   App[EC2 app server] --> Cache[(Redis)]
   Cache <--> Db[(PostgreSQL)]
   Db --- Archive[(MySQL)]
-  Worker[EC2 worker server] --> Queue[(Memcached)]
-  Queue <--> Db
+  Worker[EC2 worker server] --> Sessions[(Memcached)]
+  Sessions <--> Db
   Worker --> Other[(Redis)]
   Cache <--> Other
 ";

@@ -114,7 +114,7 @@ fn reach_behind(l: &mut Lowering<'_>) {
         adjacent.entry(a).or_default().push((b, n));
         adjacent.entry(b).or_default().push((a, n));
     }
-    let has_own = |store: &str| own.get(store).is_some_and(|c| !c.is_empty());
+    let has_own = |store: &str| own.contains_key(store);
     let mut inherited: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     let mut queue: std::collections::VecDeque<&str> = std::collections::VecDeque::new();
     let mut queued: BTreeSet<&str> = BTreeSet::new();
@@ -128,7 +128,7 @@ fn reach_behind(l: &mut Lowering<'_>) {
     // Pair index -> (front, back, the clients it gave the back store).
     let mut used: BTreeMap<usize, (&str, &str, BTreeSet<String>)> = BTreeMap::new();
     while let Some(front) = queue.pop_front() {
-        let clients = own.get(front).filter(|c| !c.is_empty()).or(inherited.get(front)).cloned();
+        let clients = own.get(front).or(inherited.get(front)).cloned();
         let Some(clients) = clients else { continue };
         for &(back, n) in adjacent.get(front).into_iter().flatten() {
             if has_own(back) || used.contains_key(&n) {
@@ -165,7 +165,8 @@ fn reach_behind(l: &mut Lowering<'_>) {
     }
 }
 
-/// Every actor with a link to each server, and to each element of a group that is a server.
+/// Every actor with a link to each server, and to each element of a group that is a server
+/// (a server missing here has no client).
 fn clients_by_store(l: &Lowering<'_>) -> BTreeMap<String, BTreeSet<String>> {
     let mut members: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -654,19 +655,13 @@ pub(crate) fn record_grant(
 
 /// A data store or broker that no edge connects a client to is unreachable: say so.
 pub(super) fn warn_unreached(l: &mut Lowering<'_>) {
-    let mut reached: BTreeSet<String> = BTreeSet::new();
-    for link in &l.plan.links {
-        reached.insert(link.server.clone());
-        if l.group(&link.server).is_some() {
-            reached.extend(member_elements(l, &link.server));
-        }
-    }
+    let reached = clients_by_store(l);
     let mut warnings = Vec::new();
     for (id, c) in &l.classes.elements {
         if c.merged_into.is_some()
             || !c.kind.role.is_server_only()
             || !super::needs_vpc(c.kind)
-            || reached.contains(id)
+            || reached.contains_key(id)
         {
             continue;
         }

@@ -326,16 +326,7 @@ impl<'a> Lowering<'a> {
         for c in self.stack.conditions.values() {
             collect_refs(c, &mut used);
         }
-        let unused: Vec<String> = self
-            .stack
-            .parameters
-            .keys()
-            .filter(|name| !used.contains(name.as_str()))
-            .cloned()
-            .collect();
-        for name in unused {
-            self.stack.parameters.remove(&name);
-        }
+        self.stack.parameters.retain(|name, _| used.contains(name.as_str()));
     }
 
     fn record_decisions(&mut self) {
