@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Side by side, in one run on the same inputs: `mermaid2aws compile` (the whole process, timed
 # with hyperfine) and the real mermaid-js parser (parse only, warmed up in-process, timed by
-# benches/mermaid-parse.mjs), with the ratio per input. Inputs: the seed IaaS and PaaS
+# benches/mermaid-parse.mjs), with the ratio per input. `mermaid2aws parse` (whole process:
+# read, parse, resolve, print the diagram's JSON) is timed too, as the like-for-like
+# comparison with mermaid-js's parse. Inputs: the seed IaaS and PaaS
 # diagrams, and generated diagrams of 10, 100 and 1,000 tiers of both kinds; 10,000 tiers for
 # mermaid2aws only (linearity against 1,000, and peak memory against input + output).
 #
@@ -117,6 +119,35 @@ for file in "${inputs[@]}" "${ours_only[@]}"; do
   measure_ours "$file"
 done
 
+# parse.tsv: name, median ms of `mermaid2aws parse` (whole process), for the inputs mermaid-js
+# parses too.
+measure_parse() {
+  local file=$1 name median
+  name=$(basename "$file" .mmd)
+  if command -v hyperfine >/dev/null; then
+    hyperfine --style none --warmup 2 --min-runs 3 --max-runs 100 --ignore-failure -N \
+      --export-json "$work/$name.parse.hyperfine.json" \
+      "$bin parse ${max_edges[*]} $file" >/dev/null
+    median=$(node -e 'console.log((require(process.argv[1]).results[0].median * 1000).toFixed(3))' "$work/$name.parse.hyperfine.json")
+  else
+    local runs=() i start
+    for i in 1 2 3; do "$bin" parse "${max_edges[@]}" "$file" >/dev/null 2>&1 || true; done
+    for i in $(seq 10); do
+      start=$EPOCHREALTIME
+      "$bin" parse "${max_edges[@]}" "$file" >/dev/null 2>&1 || true
+      runs+=("$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+    done
+    median=$(printf '%s\n' "${runs[@]}" | sort -g | sed -n '5p;6p' | awk '{s += $1} END {printf "%.3f", s / 2}')
+  fi
+  printf '%s\t%s\n' "$name" "$median" >>"$work/parse.tsv"
+}
+
+echo "timing mermaid2aws parse (${#inputs[@]} inputs)" >&2
+: >"$work/parse.tsv"
+for file in "${inputs[@]}"; do
+  measure_parse "$file"
+done
+
 # -- mermaid-js: parse only, in-process, after warm-up ----------------------------------------
 echo "timing mermaid-js $mermaid_version parse (${#inputs[@]} inputs)" >&2
 (cd "$tools" && node mermaid-parse.mjs --budget-ms "${M2A_MERMAID_BUDGET_MS:-3000}" --min-runs "${M2A_MERMAID_MIN_RUNS:-3}" "${inputs[@]}") >"$work/mermaid.jsonl"
@@ -136,7 +167,8 @@ echo "mermaid2aws $(git rev-parse --short HEAD) compile (whole process, median o
 echo
 awk -F'\t' -v OFS='\t' '
   function times(r) { return sprintf(r < 10 ? "%.1fx" : "%.0fx", r) }
-  NR == FNR { m[$1] = $2; mc[$1] = $3; merr[$1] = $4; next }
+  FILENAME == ARGV[1] { m[$1] = $2; mc[$1] = $3; merr[$1] = $4; next }
+  FILENAME == ARGV[2] { p[$1] = $2; next }
   {
     name = $1; bytes = $2; ms = $3; cpu = $4; code = $5; rss = $6; out = $7; stop = $8
     rss_mb = (rss == "-") ? "-" : sprintf("%.1f", rss / 1024)
@@ -150,8 +182,10 @@ awk -F'\t' -v OFS='\t' '
     } else {
       mm = "(not run)"; ratio = "-"; cratio = "-"
     }
+    pm = (name in p) ? sprintf("%.2f", p[name]) : "-"
+    pratio = (name in p && name in m && m[name] != "-") ? times(m[name] / p[name]) : "-"
     if (code != 0) code = code " (" stop ")"
-    printf "| %s | %d | %.2f | %s | %s | %s | %d | %s | %s | %s | %s |\n", name, bytes, ms, cpu, code, rss_mb, out, per_io, mm, ratio, cratio
+    printf "| %s | %d | %.2f | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", name, bytes, ms, cpu, code, rss_mb, out, per_io, mm, ratio, cratio, pm, pratio
     t[name] = ms; c[name] = cpu
   }
   END {
@@ -161,11 +195,12 @@ awk -F'\t' -v OFS='\t' '
       if (k in t) printf "linearity %s: 10,000 tiers take %.1fx the wall time of 1,000, %s the CPU time (target <= 11x)\n", n, t[n] / t[k], (c[n] == "-" ? "-" : sprintf("%.1fx", c[n] / c[k]))
     }
   }
-' "$work/mermaid.tsv" "$work/ours.tsv" | {
-  echo "| input | bytes | mermaid2aws ms | CPU ms | exit | peak RSS MB | output bytes | RSS / (in + out) | mermaid-js ms | ratio (wall) | ratio (CPU) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+' "$work/mermaid.tsv" "$work/parse.tsv" "$work/ours.tsv" | {
+  echo "| input | bytes | mermaid2aws ms | CPU ms | exit | peak RSS MB | output bytes | RSS / (in + out) | mermaid-js ms | ratio (wall) | ratio (CPU) | mermaid2aws parse ms | parse ratio (wall) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   cat
 }
 echo
 echo "exit 1: a limit was reported (see $work/NAME.err). m2a::emit::limit comes after every stage ran (CloudFormation's 500 resources);"
 echo "m2a::resolve::edge_limit stops before lower and emit (mermaid's 500 edges, without --max-edges): that ratio compares less work."
+echo "parse ratio: mermaid-js parse against \`mermaid2aws parse\` (whole process: read, parse, resolve, print the diagram as JSON), the like-for-like comparison."
