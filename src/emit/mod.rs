@@ -68,16 +68,70 @@ impl Serialize for Resources<'_> {
     }
 }
 
+/// One resource: type, condition, dependencies, policies and metadata, then its properties,
+/// written straight to the serializer (no map is built per resource).
 struct ResourceEntry<'a>(&'a crate::ir::infra::Resource);
 
 impl Serialize for ResourceEntry<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let attributes = attributes(self.0);
-        let mut map = serializer.serialize_map(Some(attributes.len() + 1))?;
-        for (key, value) in &attributes {
-            map.serialize_entry(key, value)?;
+        let r = self.0;
+        let mut depends_on: Vec<&str> = r.depends_on.iter().map(String::as_str).collect();
+        depends_on.sort_unstable();
+        depends_on.dedup();
+        let len = 3
+            + usize::from(r.condition.is_some())
+            + usize::from(!depends_on.is_empty())
+            + usize::from(r.deletion_policy.is_some())
+            + usize::from(r.update_replace_policy.is_some());
+        let mut map = serializer.serialize_map(Some(len))?;
+        map.serialize_entry("Type", &r.kind)?;
+        if let Some(c) = &r.condition {
+            map.serialize_entry("Condition", c)?;
         }
-        map.serialize_entry("Properties", &self.0.properties)?;
+        if !depends_on.is_empty() {
+            map.serialize_entry("DependsOn", &depends_on)?;
+        }
+        if let Some(p) = &r.deletion_policy {
+            map.serialize_entry("DeletionPolicy", p)?;
+        }
+        if let Some(p) = &r.update_replace_policy {
+            map.serialize_entry("UpdateReplacePolicy", p)?;
+        }
+        map.serialize_entry("Metadata", &Metadata(r))?;
+        map.serialize_entry("Properties", &r.properties)?;
+        map.end()
+    }
+}
+
+/// A resource's `Metadata`: the diagram element it came from, and checkov's accepted findings.
+struct Metadata<'a>(&'a crate::ir::infra::Resource);
+
+impl Serialize for Metadata<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let checkov: Vec<Value> = r
+            .suppressions
+            .iter()
+            .filter(|s| s.tool == "checkov")
+            .map(|s| json!({"id": s.id, "comment": s.reason}))
+            .collect();
+        let mut map = serializer.serialize_map(Some(1 + usize::from(!checkov.is_empty())))?;
+        map.serialize_entry("Mermaid2Aws", &Origin(&r.origin))?;
+        if !checkov.is_empty() {
+            map.serialize_entry("checkov", &json!({"skip": checkov}))?;
+        }
+        map.end()
+    }
+}
+
+/// `{"Element": ..., "Source": ...}`.
+struct Origin<'a>(&'a crate::ir::infra::Origin);
+
+impl Serialize for Origin<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("Element", &self.0.element)?;
+        map.serialize_entry("Source", &self.0.source)?;
         map.end()
     }
 }
@@ -133,44 +187,6 @@ fn sections(stack: &Stack) -> (Map<String, Value>, Map<String, Value>) {
         after.insert("Outputs".into(), Value::Object(outputs));
     }
     (t, after)
-}
-
-/// A resource's attributes before `Properties`: type, condition, dependencies, policies and
-/// metadata.
-fn attributes(r: &crate::ir::infra::Resource) -> Map<String, Value> {
-    let mut v = Map::new();
-    v.insert("Type".into(), json!(r.kind));
-    if let Some(c) = &r.condition {
-        v.insert("Condition".into(), json!(c));
-    }
-    if !r.depends_on.is_empty() {
-        let mut deps = r.depends_on.clone();
-        deps.sort();
-        deps.dedup();
-        v.insert("DependsOn".into(), json!(deps));
-    }
-    if let Some(p) = &r.deletion_policy {
-        v.insert("DeletionPolicy".into(), json!(p));
-    }
-    if let Some(p) = &r.update_replace_policy {
-        v.insert("UpdateReplacePolicy".into(), json!(p));
-    }
-    let mut meta = Map::new();
-    meta.insert(
-        "Mermaid2Aws".into(),
-        json!({"Element": r.origin.element, "Source": r.origin.source}),
-    );
-    let checkov: Vec<Value> = r
-        .suppressions
-        .iter()
-        .filter(|s| s.tool == "checkov")
-        .map(|s| json!({"id": s.id, "comment": s.reason}))
-        .collect();
-    if !checkov.is_empty() {
-        meta.insert("checkov".into(), json!({"skip": checkov}));
-    }
-    v.insert("Metadata".into(), Value::Object(meta));
-    v
 }
 
 /// Render the template. Returns the text and any limit diagnostics (errors for hard limits,
