@@ -292,7 +292,8 @@ impl<'a> Lowering<'a> {
     }
 
     pub(crate) fn net(&self) -> network::NetworkRefs {
-        self.network.clone().unwrap_or(network::NetworkRefs {
+        // `unwrap_or_else`: the placeholder is built only when there is no network.
+        self.network.clone().unwrap_or_else(|| network::NetworkRefs {
             vpc: json!({"Ref": "AWS::NoValue"}),
             public: [json!({"Ref": "AWS::NoValue"}), json!({"Ref": "AWS::NoValue"})],
             private: [json!({"Ref": "AWS::NoValue"}), json!({"Ref": "AWS::NoValue"})],
@@ -403,27 +404,37 @@ pub(crate) fn needs_vpc(kind: &crate::catalog::Kind) -> bool {
 fn collect_refs<'v>(value: &'v Value, out: &mut std::collections::HashSet<&'v str>) {
     match value {
         Value::Object(map) => {
-            if let Some(Value::String(name)) = map.get("Ref") {
-                out.insert(name);
-            }
-            let sub = match map.get("Fn::Sub") {
-                Some(Value::String(text)) => Some(text.as_str()),
-                Some(Value::Array(parts)) => parts.first().and_then(Value::as_str),
-                _ => None,
-            };
-            if let Some(text) = sub {
-                let mut rest = text;
-                while let Some(at) = rest.find("${") {
-                    rest = &rest[at + 2..];
-                    if let Some(end) = rest.find('}') {
-                        out.insert(rest[..end].split('.').next().unwrap_or_default());
-                        rest = &rest[end..];
+            // One pass over the entries: comparing the key is cheaper than two hashed lookups
+            // per object, and this visits every object of every template.
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("Ref", Value::String(name)) => {
+                        out.insert(name);
                     }
+                    ("Fn::Sub", Value::String(text)) => collect_sub_refs(text, out),
+                    ("Fn::Sub", Value::Array(parts)) => {
+                        if let Some(text) = parts.first().and_then(Value::as_str) {
+                            collect_sub_refs(text, out);
+                        }
+                    }
+                    _ => {}
                 }
+                collect_refs(v, out);
             }
-            map.values().for_each(|v| collect_refs(v, out));
         }
         Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
         _ => {}
+    }
+}
+
+/// The names `${Name}` and `${Name.Attribute}` in an `Fn::Sub` string refer to.
+fn collect_sub_refs<'v>(text: &'v str, out: &mut std::collections::HashSet<&'v str>) {
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        rest = &rest[at + 2..];
+        if let Some(end) = rest.find('}') {
+            out.insert(rest[..end].split('.').next().unwrap_or_default());
+            rest = &rest[end..];
+        }
     }
 }

@@ -12,6 +12,13 @@ use crate::ir::infra::Parameter;
 
 const SSM_CORE: &str = "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore";
 
+/// A JSON object with these entries, in this order, taking the values as they are. `json!`
+/// copies every `Value` written into it through serde (a deep copy that hashes every key
+/// again); large parts such as user data and launch template data are moved in here instead.
+fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(entries.into_iter().map(|(key, value)| (key.to_string(), value)).collect())
+}
+
 pub(super) fn build(l: &mut Lowering<'_>) {
     let elements: Vec<(String, &Kind)> = l
         .classes
@@ -613,17 +620,23 @@ fn metadata_options() -> Value {
 
 /// The launch template of an auto scaling group: everything its instances are given.
 fn launch_template(l: &mut Lowering<'_>, actor: &str, setup: InstanceSetup) -> String {
-    let mut lt = json!({
-        "ImageId": {"Ref": "LatestAmiId"},
-        "InstanceType": setup.instance_type,
-        "KeyName": {"Ref": setup.key},
-        "IamInstanceProfile": {"Arn": {"Fn::GetAtt": [setup.profile, "Arn"]}},
-        "MetadataOptions": metadata_options(),
-        "BlockDeviceMappings": [setup.volume],
-        "Monitoring": {"Enabled": true},
-        "UserData": setup.user_data,
-        "TagSpecifications": [{"ResourceType": "instance", "Tags": [setup.name_tag]}],
-    });
+    let mut lt = object([
+        ("ImageId", json!({"Ref": "LatestAmiId"})),
+        ("InstanceType", Value::String(setup.instance_type)),
+        ("KeyName", json!({"Ref": setup.key})),
+        ("IamInstanceProfile", json!({"Arn": {"Fn::GetAtt": [setup.profile, "Arn"]}})),
+        ("MetadataOptions", metadata_options()),
+        ("BlockDeviceMappings", Value::Array(vec![setup.volume])),
+        ("Monitoring", json!({"Enabled": true})),
+        ("UserData", setup.user_data),
+        (
+            "TagSpecifications",
+            Value::Array(vec![object([
+                ("ResourceType", json!("instance")),
+                ("Tags", Value::Array(vec![setup.name_tag])),
+            ])]),
+        ),
+    ]);
     if let Some(sg) = setup.security_group {
         lt["SecurityGroupIds"] = json!([{"Fn::GetAtt": [sg, "GroupId"]}]);
     }
@@ -631,7 +644,7 @@ fn launch_template(l: &mut Lowering<'_>, actor: &str, setup: InstanceSetup) -> S
         actor,
         &format!("{}LaunchTemplate", Lowering::stem(actor)),
         "AWS::EC2::LaunchTemplate",
-        json!({"LaunchTemplateData": lt}),
+        object([("LaunchTemplateData", lt)]),
     )
 }
 
@@ -676,19 +689,27 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
             .iter()
             .map(|sg| json!({"Fn::GetAtt": [sg, "GroupId"]}))
             .collect::<Vec<_>>();
-        let mut props = json!({
-            "LaunchTemplate": {"LaunchTemplateId": {"Ref": lt}, "Version": {"Fn::GetAtt": [lt, "LatestVersionNumber"]}},
-            "ImageId": {"Ref": "LatestAmiId"},
-            "InstanceType": setup.instance_type,
-            "KeyName": {"Ref": setup.key},
-            "IamInstanceProfile": {"Ref": setup.profile},
-            "BlockDeviceMappings": [setup.volume],
-            "Monitoring": true,
-            "UserData": setup.user_data,
-            "Tags": [setup.name_tag],
-        });
+        let mut props = object([
+            (
+                "LaunchTemplate",
+                json!({"LaunchTemplateId": {"Ref": lt}, "Version": {"Fn::GetAtt": [lt, "LatestVersionNumber"]}}),
+            ),
+            ("ImageId", json!({"Ref": "LatestAmiId"})),
+            ("InstanceType", json!(setup.instance_type)),
+            ("KeyName", json!({"Ref": setup.key})),
+            ("IamInstanceProfile", json!({"Ref": setup.profile})),
+            ("BlockDeviceMappings", Value::Array(vec![setup.volume.clone()])),
+            ("Monitoring", Value::Bool(true)),
+            ("UserData", setup.user_data.clone()),
+            ("Tags", Value::Array(vec![setup.name_tag.clone()])),
+        ]);
         if public {
-            props["NetworkInterfaces"] = json!([{"DeviceIndex": "0", "SubnetId": subnet, "AssociatePublicIpAddress": true, "GroupSet": group_ids}]);
+            props["NetworkInterfaces"] = Value::Array(vec![object([
+                ("DeviceIndex", json!("0")),
+                ("SubnetId", subnet),
+                ("AssociatePublicIpAddress", Value::Bool(true)),
+                ("GroupSet", Value::Array(group_ids)),
+            ])]);
         } else {
             props["SubnetId"] = subnet;
             if !group_ids.is_empty() {
