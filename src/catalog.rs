@@ -257,10 +257,23 @@ impl Catalog {
         // of the time (this runs once per element).
         let word_starts: Vec<usize> =
             haystack.bytes().enumerate().filter(|&(_, b)| b == b' ').map(|(at, _)| at).collect();
+        // The bytes that open a word of the haystack: a needle whose word opens with another
+        // byte matches nowhere, and most needles are ruled out by this one look-up.
+        let mut opens_word = [false; 256];
+        for &start in &word_starts {
+            if let Some(&b) = haystack.as_bytes().get(start + 1) {
+                opens_word[usize::from(b)] = true;
+            }
+        }
         // Every match: (kind, word, byte range in the haystack).
         let mut matches: Vec<WordMatch<'_>> = Vec::new();
         for (kind, needles) in self.kinds.iter().zip(&self.needles) {
             for (word, needle) in kind.words.iter().zip(needles) {
+                if let Some(&b) = needle.as_bytes().get(1)
+                    && !opens_word[usize::from(b)]
+                {
+                    continue;
+                }
                 for &start in &word_starts {
                     if haystack[start..].starts_with(needle.as_str()) {
                         matches.push((kind, word, start, start + needle.len()));

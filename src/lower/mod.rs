@@ -15,7 +15,7 @@ pub mod overrides;
 pub mod ports;
 mod resources;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
 
@@ -65,7 +65,7 @@ pub fn lower(
             .map(|(i, e)| (e.id.as_str(), i))
             .collect(),
         group_index: diagram.groups.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect(),
-        first_group_index: BTreeMap::new(),
+        first_group_index: HashMap::new(),
     };
     for (i, g) in diagram.groups.iter().enumerate() {
         l.first_group_index.entry(g.id.as_str()).or_insert(i);
@@ -107,11 +107,13 @@ pub(crate) struct Lowering<'a> {
     pub(crate) plan: connect::Plan,
     /// The diagram's edges, then the edges drawn through pass-through nodes, joined.
     pub(crate) edges: Vec<crate::ir::graph::Edge>,
-    /// Element and group id -> index in the diagram, so lookups stay O(log n) on big diagrams.
-    element_index: BTreeMap<&'a str, usize>,
-    group_index: BTreeMap<&'a str, usize>,
+    /// Element and group id -> index in the diagram, so lookups stay fast on big diagrams.
+    /// Hashed: these are only looked up, never iterated, and every builder asks them many
+    /// times per element (a B-tree lookup compares the id with a dozen or more keys).
+    element_index: HashMap<&'a str, usize>,
+    group_index: HashMap<&'a str, usize>,
     /// A flowchart may repeat a subgraph id (`group` finds the last one, this the first).
-    first_group_index: BTreeMap<&'a str, usize>,
+    first_group_index: HashMap<&'a str, usize>,
 }
 
 impl<'a> Lowering<'a> {
