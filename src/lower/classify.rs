@@ -4,7 +4,7 @@
 //! words of the label, then a generic icon (`database`, `server`...), then the shape, then
 //! the words of the id. The first that decides wins, and its reason is kept for `explain`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::catalog::{Catalog, Family, Kind, Role, Trait};
 use crate::diagnostic::Diagnostic;
@@ -28,7 +28,8 @@ pub(crate) struct Classified<'c> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Classes<'c> {
     pub elements: BTreeMap<String, Classified<'c>>,
-    pub groups: BTreeMap<String, Vec<Trait>>,
+    /// Hashed: only looked up (`has_trait` runs several times per element and per group).
+    pub groups: HashMap<String, Vec<Trait>>,
 }
 
 impl<'c> Classes<'c> {

@@ -264,14 +264,14 @@ pub(crate) fn contains(l: &Lowering<'_>, outer: &str, inner: &str) -> bool {
     }
     let mut current = l
         .group(inner)
-        .and_then(|g| g.parent.clone())
-        .or_else(|| l.element(inner).and_then(|e| e.group.clone()));
+        .and_then(|g| g.parent.as_deref())
+        .or_else(|| l.element(inner).and_then(|e| e.group.as_deref()));
     for _ in 0..=l.diagram.groups.len() {
         let Some(g) = current else { return false };
         if g == outer {
             return true;
         }
-        current = l.group(g).and_then(|x| x.parent.clone());
+        current = l.group(g).and_then(|x| x.parent.as_deref());
     }
     false
 }

@@ -187,7 +187,12 @@ impl<'a> Lowering<'a> {
         kind: &str,
         properties: Value,
     ) -> String {
-        let base: String = logical_id.chars().filter(char::is_ascii_alphanumeric).collect();
+        // Most ids are already plain: copy those instead of filtering them char by char.
+        let base: String = if logical_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            logical_id.to_string()
+        } else {
+            logical_id.chars().filter(char::is_ascii_alphanumeric).collect()
+        };
         let base = if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
             format!("R{base}")
         } else {

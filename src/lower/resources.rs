@@ -119,13 +119,13 @@ pub(super) fn finish_roles(l: &mut Lowering<'_>) {
 }
 
 fn inside_platform(l: &Lowering<'_>, group: &str) -> bool {
-    let mut current = Some(group.to_string());
+    let mut current = Some(group);
     for _ in 0..=l.diagram.groups.len() {
         let Some(g) = current else { return false };
-        if l.is_platform_group(&g) {
+        if l.is_platform_group(g) {
             return true;
         }
-        current = l.group(g).and_then(|x| x.parent.clone());
+        current = l.group(g).and_then(|x| x.parent.as_deref());
     }
     false
 }
@@ -135,23 +135,20 @@ fn inside_platform(l: &Lowering<'_>, group: &str) -> bool {
 /// Who owns the security group an actor is in: the nearest enclosing security-group group,
 /// else an enclosing auto scaling group, else the actor itself.
 fn sg_owner(l: &Lowering<'_>, actor: &str) -> String {
-    let mut group = if l.group(actor).is_some() {
-        Some(actor.to_string())
-    } else {
-        l.element(actor).and_then(|e| e.group.clone())
-    };
+    let mut group =
+        if l.group(actor).is_some() { Some(actor) } else { l.element(actor).and_then(|e| e.group.as_deref()) };
     let mut asg = None;
     for _ in 0..=l.diagram.groups.len() {
         let Some(g) = group else { break };
-        if l.classes.has_trait(&g, Trait::SecurityGroup) {
-            return g;
+        if l.classes.has_trait(g, Trait::SecurityGroup) {
+            return g.to_string();
         }
-        if asg.is_none() && l.classes.has_trait(&g, Trait::AutoScaling) {
-            asg = Some(g.clone());
+        if asg.is_none() && l.classes.has_trait(g, Trait::AutoScaling) {
+            asg = Some(g);
         }
-        group = l.group(g).and_then(|x| x.parent.clone());
+        group = l.group(g).and_then(|x| x.parent.as_deref());
     }
-    asg.unwrap_or_else(|| actor.to_string())
+    asg.unwrap_or(actor).to_string()
 }
 
 fn ensure_sg(l: &mut Lowering<'_>, owner: &str) -> String {
@@ -745,13 +742,13 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
 }
 
 fn enclosing(l: &Lowering<'_>, id: &str, t: Trait) -> Option<String> {
-    let mut group = l.element(id).and_then(|e| e.group.clone());
+    let mut group = l.element(id).and_then(|e| e.group.as_deref());
     for _ in 0..=l.diagram.groups.len() {
         let g = group?;
-        if l.classes.has_trait(&g, t) {
-            return Some(g);
+        if l.classes.has_trait(g, t) {
+            return Some(g.to_string());
         }
-        group = l.group(g).and_then(|x| x.parent.clone());
+        group = l.group(g).and_then(|x| x.parent.as_deref());
     }
     None
 }
