@@ -378,8 +378,17 @@ fn split_replica_suffixes(words: &str) -> String {
 /// Lower-case words separated by single spaces; markup (`<br/>`, `**`, `\n`) and punctuation
 /// other than `-` and `/` inside words become spaces.
 pub fn normalize(text: &str) -> String {
-    let text =
-        text.replace("<br/>", " ").replace("<br>", " ").replace("<br />", " ").replace("\\n", " ");
+    // Most labels hold no markup: skip the four copies that would change nothing.
+    let text = if text.contains(['<', '\\']) {
+        std::borrow::Cow::Owned(
+            text.replace("<br/>", " ")
+                .replace("<br>", " ")
+                .replace("<br />", " ")
+                .replace("\\n", " "),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
     let mapped: String =
         text.chars()
             .map(|c| {
@@ -390,12 +399,18 @@ pub fn normalize(text: &str) -> String {
                 }
             })
             .collect();
-    mapped
+    let mut out = String::with_capacity(mapped.len());
+    for word in mapped
         .split_whitespace()
         .map(|w| w.trim_matches(|c| c == '-' || c == '/'))
         .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 #[cfg(test)]

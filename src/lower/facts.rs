@@ -19,7 +19,12 @@ const COUNT_NOUNS: &[&str] =
 
 pub(crate) fn facts(label: &str) -> Facts {
     let mut facts = Facts::default();
-    let cleaned = label.replace("<br/>", " ").replace("<br>", " ").replace("\\n", " ");
+    // Most labels hold no markup: skip the copies that would change nothing.
+    let cleaned = if label.contains(['<', '\\']) {
+        std::borrow::Cow::Owned(label.replace("<br/>", " ").replace("<br>", " ").replace("\\n", " "))
+    } else {
+        std::borrow::Cow::Borrowed(label)
+    };
     for raw in cleaned
         .split(|c: char| c.is_whitespace() || matches!(c, ',' | '(' | ')' | '·' | '|' | '*' | '`'))
     {
