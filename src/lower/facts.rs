@@ -21,7 +21,9 @@ pub(crate) fn facts(label: &str) -> Facts {
     let mut facts = Facts::default();
     // Most labels hold no markup: skip the copies that would change nothing.
     let cleaned = if label.contains(['<', '\\']) {
-        std::borrow::Cow::Owned(label.replace("<br/>", " ").replace("<br>", " ").replace("\\n", " "))
+        std::borrow::Cow::Owned(
+            label.replace("<br/>", " ").replace("<br>", " ").replace("\\n", " "),
+        )
     } else {
         std::borrow::Cow::Borrowed(label)
     };

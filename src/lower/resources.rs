@@ -135,8 +135,11 @@ fn inside_platform(l: &Lowering<'_>, group: &str) -> bool {
 /// Who owns the security group an actor is in: the nearest enclosing security-group group,
 /// else an enclosing auto scaling group, else the actor itself.
 fn sg_owner(l: &Lowering<'_>, actor: &str) -> String {
-    let mut group =
-        if l.group(actor).is_some() { Some(actor) } else { l.element(actor).and_then(|e| e.group.as_deref()) };
+    let mut group = if l.group(actor).is_some() {
+        Some(actor)
+    } else {
+        l.element(actor).and_then(|e| e.group.as_deref())
+    };
     let mut asg = None;
     for _ in 0..=l.diagram.groups.len() {
         let Some(g) = group else { break };
@@ -659,7 +662,7 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
     let instance_type =
         l.class(id, "", if kind.id == "ec2-kafka" { "t3.medium" } else { "t3.small" });
     let port = kind.default_ports().first().map_or(80, |p| p.from);
-    let setup =
+    let mut setup =
         instance_setup(l, id, kind.software.as_deref(), port, &instance_type, kind.stateful);
     // A standalone instance carries its own properties (readable in the template, and what
     // emulators such as moto understand); the launch template only adds IMDSv2, which
@@ -676,6 +679,9 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
     let mut first = None;
     let mut all = Vec::new();
     for n in 0..count {
+        // The last instance takes the parts every instance shares; the ones before copy them.
+        let last = n + 1 == count;
+        let shared = |part: &mut Value| if last { part.take() } else { part.clone() };
         let subnet = if public {
             net.public[(n % 2) as usize].clone()
         } else {
@@ -695,10 +701,10 @@ fn instance(l: &mut Lowering<'_>, id: &str, kind: &Kind) {
             ("InstanceType", json!(setup.instance_type)),
             ("KeyName", json!({"Ref": setup.key})),
             ("IamInstanceProfile", json!({"Ref": setup.profile})),
-            ("BlockDeviceMappings", Value::Array(vec![setup.volume.clone()])),
+            ("BlockDeviceMappings", Value::Array(vec![shared(&mut setup.volume)])),
             ("Monitoring", Value::Bool(true)),
-            ("UserData", setup.user_data.clone()),
-            ("Tags", Value::Array(vec![setup.name_tag.clone()])),
+            ("UserData", shared(&mut setup.user_data)),
+            ("Tags", Value::Array(vec![shared(&mut setup.name_tag)])),
         ]);
         if public {
             props["NetworkInterfaces"] = Value::Array(vec![object([
