@@ -257,25 +257,20 @@ impl Catalog {
         // of the time (this runs once per element).
         let word_starts: Vec<usize> =
             haystack.bytes().enumerate().filter(|&(_, b)| b == b' ').map(|(at, _)| at).collect();
-        // The bytes that open a word of the haystack: a needle whose word opens with another
-        // byte matches nowhere, and most needles are ruled out by this one look-up.
-        let mut opens_word = [false; 256];
-        for &start in &word_starts {
-            if let Some(&b) = haystack.as_bytes().get(start + 1) {
-                opens_word[usize::from(b)] = true;
-            }
-        }
+        let opens_word = word_openers(&haystack);
         // Every match: (kind, word, byte range in the haystack).
         let mut matches: Vec<WordMatch<'_>> = Vec::new();
         for (kind, needles) in self.kinds.iter().zip(&self.needles) {
             for (word, needle) in kind.words.iter().zip(needles) {
-                if let Some(&b) = needle.as_bytes().get(1)
-                    && !opens_word[usize::from(b)]
-                {
+                let first = needle.as_bytes().get(1);
+                if first.is_some_and(|&b| !opens_word[usize::from(b)]) {
                     continue;
                 }
                 for &start in &word_starts {
-                    if haystack[start..].starts_with(needle.as_str()) {
+                    // The first letter before the whole needle: most word starts differ there.
+                    if haystack.as_bytes().get(start + 1) == first
+                        && haystack[start..].starts_with(needle.as_str())
+                    {
                         matches.push((kind, word, start, start + needle.len()));
                     }
                 }
@@ -310,11 +305,18 @@ impl Catalog {
     /// Every trait a group label carries.
     pub fn group_traits(&self, title: &str) -> Vec<Trait> {
         let haystack = format!(" {} ", normalize(title));
+        let opens_word = word_openers(&haystack);
+        // A needle whose word opens with a byte no word of the title opens with is not in it:
+        // one look-up instead of a search of the whole title.
+        let found = |needle: &String| {
+            needle.as_bytes().get(1).is_none_or(|&b| opens_word[usize::from(b)])
+                && haystack.contains(needle.as_str())
+        };
         let mut traits: Vec<Trait> = self
             .groups
             .iter()
             .zip(&self.group_needles)
-            .filter(|(_, needles)| needles.iter().any(|needle| haystack.contains(needle.as_str())))
+            .filter(|(_, needles)| needles.iter().any(found))
             .map(|(g, _)| g.name)
             .collect();
         traits.sort();
@@ -341,6 +343,19 @@ impl Kind {
 /// ends.
 fn needles(words: &[String]) -> Vec<String> {
     words.iter().map(|w| format!(" {} ", normalize(w))).collect()
+}
+
+/// The bytes that open a word of a haystack (follow one of its blanks). Every needle starts
+/// with a blank, so a needle whose word opens with another byte matches nowhere, and most
+/// needles are ruled out by this one look-up.
+fn word_openers(haystack: &str) -> [bool; 256] {
+    let mut opens = [false; 256];
+    for pair in haystack.as_bytes().windows(2) {
+        if pair[0] == b' ' {
+            opens[usize::from(pair[1])] = true;
+        }
+    }
+    opens
 }
 
 /// A word match: kind, word, byte range in the normalized label.
