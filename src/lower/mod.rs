@@ -437,8 +437,12 @@ fn collect_refs<'v>(value: &'v Value, out: &mut std::collections::HashSet<&'v st
 /// The names `${Name}` and `${Name.Attribute}` in an `Fn::Sub` string refer to.
 fn collect_sub_refs<'v>(text: &'v str, out: &mut std::collections::HashSet<&'v str>) {
     let mut rest = text;
-    while let Some(at) = rest.find("${") {
-        rest = &rest[at + 2..];
+    // Each `$`, then a look at the byte after it: finds the same `${` as searching for the
+    // pair, without setting up a substring search at every step of long user-data scripts.
+    while let Some(at) = rest.find('$') {
+        rest = &rest[at + 1..];
+        let Some(name) = rest.strip_prefix('{') else { continue };
+        rest = name;
         if let Some(end) = rest.find('}') {
             out.insert(rest[..end].split('.').next().unwrap_or_default());
             rest = &rest[end..];
