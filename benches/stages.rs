@@ -23,6 +23,10 @@ use mermaid2aws::lower::{self, LowerOptions};
 use mermaid2aws::source::{SourceFile, Span};
 use mermaid2aws::{resolve, syntax};
 
+// The allocator of the `mermaid2aws` binary (src/main.rs), so the stages run as they do there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// As `compile --max-edges 1000000`: generated flowcharts have about 4 edges a tier, over
 /// mermaid's default of 500 from about 125 tiers.
 const SITE: resolve::ResolveOptions = resolve::ResolveOptions { max_edges: 1_000_000 };
