@@ -73,30 +73,36 @@ for n in $big; do
 done
 
 # -- our side: whole process ------------------------------------------------------------------
+# Times `mermaid2aws SUBCOMMAND --max-edges N FILE`, the whole process, and prints the median
+# wall time and the mean CPU time (user + system) in ms; `-` for CPU without hyperfine.
+time_ours() {
+  local subcommand=$1 file=$2 json
+  json="$work/$(basename "$file" .mmd).$subcommand.hyperfine.json"
+  if command -v hyperfine >/dev/null; then
+    hyperfine --style none --warmup 2 --min-runs 3 --max-runs 100 --ignore-failure -N \
+      --export-json "$json" "$bin $subcommand ${max_edges[*]} $file" >/dev/null
+    node -e '
+      const r = require(process.argv[1]).results[0];
+      console.log((r.median * 1000).toFixed(3), ((r.user + r.system) * 1000).toFixed(3));
+    ' "$json"
+  else
+    local runs=() i start
+    for i in 1 2 3; do "$bin" "$subcommand" "${max_edges[@]}" "$file" >/dev/null 2>&1 || true; done
+    for i in $(seq 10); do
+      start=$EPOCHREALTIME
+      "$bin" "$subcommand" "${max_edges[@]}" "$file" >/dev/null 2>&1 || true
+      runs+=("$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+    done
+    printf '%s -\n' "$(printf '%s\n' "${runs[@]}" | sort -g | sed -n '5p;6p' | awk '{s += $1} END {printf "%.3f", s / 2}')"
+  fi
+}
+
 # ours.tsv: name, input bytes, median ms, CPU ms (user + system, mean), exit code, peak RSS KB,
 # output bytes, the code of the error that stopped it.
 measure_ours() {
   local file=$1 name median cpu code rss out_bytes
   name=$(basename "$file" .mmd)
-  if command -v hyperfine >/dev/null; then
-    hyperfine --style none --warmup 2 --min-runs 3 --max-runs 100 --ignore-failure -N \
-      --export-json "$work/$name.hyperfine.json" \
-      "$bin compile ${max_edges[*]} $file" >/dev/null
-    read -r median cpu < <(node -e '
-      const r = require(process.argv[1]).results[0];
-      console.log((r.median * 1000).toFixed(3), ((r.user + r.system) * 1000).toFixed(3));
-    ' "$work/$name.hyperfine.json")
-  else
-    local runs=() i start
-    for i in 1 2 3; do "$bin" compile "${max_edges[@]}" "$file" >/dev/null 2>&1 || true; done
-    for i in $(seq 10); do
-      start=$EPOCHREALTIME
-      "$bin" compile "${max_edges[@]}" "$file" >/dev/null 2>&1 || true
-      runs+=("$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
-    done
-    median=$(printf '%s\n' "${runs[@]}" | sort -g | sed -n '5p;6p' | awk '{s += $1} END {printf "%.3f", s / 2}')
-    cpu=-
-  fi
+  read -r median cpu < <(time_ours compile "$file")
   # One more run for the exit code, the output size and the peak memory.
   code=0
   if [ -x /usr/bin/time ]; then
@@ -122,24 +128,9 @@ done
 # parse.tsv: name, median ms of `mermaid2aws parse` (whole process), for the inputs mermaid-js
 # parses too.
 measure_parse() {
-  local file=$1 name median
-  name=$(basename "$file" .mmd)
-  if command -v hyperfine >/dev/null; then
-    hyperfine --style none --warmup 2 --min-runs 3 --max-runs 100 --ignore-failure -N \
-      --export-json "$work/$name.parse.hyperfine.json" \
-      "$bin parse ${max_edges[*]} $file" >/dev/null
-    median=$(node -e 'console.log((require(process.argv[1]).results[0].median * 1000).toFixed(3))' "$work/$name.parse.hyperfine.json")
-  else
-    local runs=() i start
-    for i in 1 2 3; do "$bin" parse "${max_edges[@]}" "$file" >/dev/null 2>&1 || true; done
-    for i in $(seq 10); do
-      start=$EPOCHREALTIME
-      "$bin" parse "${max_edges[@]}" "$file" >/dev/null 2>&1 || true
-      runs+=("$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
-    done
-    median=$(printf '%s\n' "${runs[@]}" | sort -g | sed -n '5p;6p' | awk '{s += $1} END {printf "%.3f", s / 2}')
-  fi
-  printf '%s\t%s\n' "$name" "$median" >>"$work/parse.tsv"
+  local file=$1 median cpu
+  read -r median cpu < <(time_ours parse "$file")
+  printf '%s\t%s\n' "$(basename "$file" .mmd)" "$median" >>"$work/parse.tsv"
 }
 
 echo "timing mermaid2aws parse (${#inputs[@]} inputs)" >&2
