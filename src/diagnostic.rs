@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use miette::{LabeledSpan, NamedSource, Severity};
+use miette::{
+    LabeledSpan, MietteError, MietteSpanContents, Severity, SourceCode, SourceSpan, SpanContents,
+};
 
 use crate::source::{SourceFile, Span};
 
@@ -70,11 +72,8 @@ impl Diagnostic {
     }
 
     /// Attach the source file, ready for miette to render.
-    pub fn with_source(&self, file: &SourceFile) -> Rendered {
-        Rendered {
-            diagnostic: self.clone(),
-            source: NamedSource::new(file.name.clone(), file.text.clone()),
-        }
+    pub fn with_source<'a>(&'a self, file: &'a SourceFile) -> Rendered<'a> {
+        Rendered { diagnostic: self, source: file }
     }
 }
 
@@ -89,22 +88,23 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(Diagnostic::is_error)
 }
 
-/// A [`Diagnostic`] together with its source text: what miette renders.
+/// A [`Diagnostic`] together with its source file: what miette renders. Both are borrowed, so
+/// a file with thousands of bad lines is not copied once per diagnostic.
 #[derive(Debug)]
-pub struct Rendered {
-    diagnostic: Diagnostic,
-    source: NamedSource<String>,
+pub struct Rendered<'a> {
+    diagnostic: &'a Diagnostic,
+    source: &'a SourceFile,
 }
 
-impl fmt::Display for Rendered {
+impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.diagnostic.fmt(f)
     }
 }
 
-impl std::error::Error for Rendered {}
+impl std::error::Error for Rendered<'_> {}
 
-impl miette::Diagnostic for Rendered {
+impl miette::Diagnostic for Rendered<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(self.diagnostic.code))
     }
@@ -117,8 +117,8 @@ impl miette::Diagnostic for Rendered {
         self.diagnostic.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
-    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(self.source)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -134,5 +134,108 @@ impl miette::Diagnostic for Rendered {
             }
         });
         Some(Box::new(labels))
+    }
+}
+
+/// The lines around a span, as miette's own `str` reader finds them, but read from a window of
+/// a few lines found through the file's line index: miette's reader walks the text from its
+/// first byte, once per label, which made a file with thousands of bad lines quadratic.
+impl SourceCode for SourceFile {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let end = span.offset().saturating_add(span.len());
+        // miette's reader slices out of range (a panic) for some spans past the end.
+        if end > self.text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        // miette also breaks lines at a lone `\r`, which the line index does not know:
+        // such a file is read whole, as miette would.
+        let (window_start, lines_before, window_end) = if self.has_lone_carriage_return() {
+            (0, 0, self.text.len())
+        } else {
+            let starts = self.line_starts();
+            let line_of = |offset: usize| starts.partition_point(|&start| start <= offset) - 1;
+            // One line more than miette keeps on each side, so that it finds its context
+            // lines exactly as in the whole file.
+            let first =
+                line_of(span.offset()).saturating_sub(context_lines_before.saturating_add(1));
+            let last = line_of(end).saturating_add(context_lines_after).saturating_add(2);
+            (starts[first], first, starts.get(last).copied().unwrap_or(self.text.len()))
+        };
+        let window = &self.text.as_bytes()[window_start..window_end];
+        let local =
+            SourceSpan::new((span.offset().saturating_sub(window_start)).into(), span.len());
+        let contents = window.read_span(&local, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            contents.data(),
+            SourceSpan::new(
+                (contents.span().offset() + window_start).into(),
+                contents.span().len(),
+            ),
+            contents.line() + lines_before,
+            contents.column(),
+            contents.line_count() + lines_before,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every span of a few small files, with 0 to 3 context lines each side: the windowed
+    /// reader gives exactly what miette's own reader gives on the whole text; a span past
+    /// the end is an error, not a panic.
+    #[test]
+    fn windowed_read_span_matches_miette_on_the_whole_text() {
+        let texts = [
+            "graph LR\nA -- x\nB --> C\n\nsubgraph S\n  D\nend\n",
+            "graph LR\r\nA -- x\r\nB --> C\r\n\r\nD",
+            "graph LR\rA -- x\nB --> C\r\nD\r",
+            "# Doc\n\n```mermaid\nflowchart LR\n  Ä -- é\n```\n",
+            "",
+            "\n\n\n",
+        ];
+        for text in texts {
+            let file = SourceFile::new("a.mmd", text);
+            for start in 0..=text.len() + 1 {
+                let past_end = SourceSpan::new(start.into(), text.len() + 1 - start);
+                assert!(file.read_span(&past_end, 1, 1).is_err(), "{text:?} {start}: past the end");
+            }
+            for start in 0..=text.len() {
+                for len in 0..=text.len() - start {
+                    for before in 0..4 {
+                        for after in 0..4 {
+                            let span = SourceSpan::new(start.into(), len);
+                            let ours = file.read_span(&span, before, after);
+                            let theirs = text.read_span(&span, before, after);
+                            let (ours, theirs) = match (ours, theirs) {
+                                (Ok(ours), Ok(theirs)) => (ours, theirs),
+                                (Err(_), Err(_)) => continue,
+                                (ours, theirs) => panic!(
+                                    "{text:?} {start}+{len} ({before}, {after}): ours {} theirs {}",
+                                    ours.is_ok(),
+                                    theirs.is_ok()
+                                ),
+                            };
+                            let view = |c: &dyn SpanContents<'_>| {
+                                (c.data().to_vec(), *c.span(), c.line(), c.column(), c.line_count())
+                            };
+                            assert_eq!(
+                                view(ours.as_ref()),
+                                view(theirs.as_ref()),
+                                "{text:?} {start}+{len} ({before}, {after})"
+                            );
+                            assert_eq!(ours.name(), Some("a.mmd"));
+                        }
+                    }
+                }
+            }
+        }
     }
 }

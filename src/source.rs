@@ -7,14 +7,25 @@
 use serde::Serialize;
 
 /// One input file, read whole. `name` is what diagnostics print (`-` reads stdin).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     pub name: String,
     pub text: String,
     /// Byte offset of every line start, computed on first use: every resource of a large
     /// template asks for a location, and scanning the text each time would be quadratic.
     line_starts: std::sync::OnceLock<Vec<usize>>,
+    /// Whether some `\r` is not followed by `\n` (see the `SourceCode` impl), found on first use.
+    lone_carriage_return: std::sync::OnceLock<bool>,
 }
+
+/// Two files are equal when their names and texts are; the caches do not count.
+impl PartialEq for SourceFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.text == other.text
+    }
+}
+
+impl Eq for SourceFile {}
 
 /// A byte range `start..end` in a [`SourceFile`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -51,7 +62,27 @@ impl From<Span> for miette::SourceSpan {
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        SourceFile { name: name.into(), text: text.into(), line_starts: std::sync::OnceLock::new() }
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+            line_starts: std::sync::OnceLock::new(),
+            lone_carriage_return: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Byte offset of every line start: 0, then the offset after each `\n`.
+    pub fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+        })
+    }
+
+    /// Whether the text breaks a line with a `\r` alone (not part of `\r\n`).
+    pub fn has_lone_carriage_return(&self) -> bool {
+        *self.lone_carriage_return.get_or_init(|| {
+            let bytes = self.text.as_bytes();
+            self.text.match_indices('\r').any(|(i, _)| bytes.get(i + 1) != Some(&b'\n'))
+        })
     }
 
     /// 1-based line and column (in characters) of a byte offset; offsets past the end or
@@ -61,9 +92,7 @@ impl SourceFile {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let starts = self.line_starts.get_or_init(|| {
-            std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect()
-        });
+        let starts = self.line_starts();
         let line = starts.partition_point(|&start| start <= offset);
         let line_start = starts[line - 1];
         let col = self.text[line_start..offset].chars().count() + 1;
