@@ -88,6 +88,10 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(Diagnostic::is_error)
 }
 
+/// The last byte column of a line where a label is still drawn under its line: a tab is
+/// drawn four columns wide, so this keeps every label well inside miette's 65,535.
+const MAX_DRAWN_COLUMN: usize = 4096;
+
 /// A [`Diagnostic`] together with its source file: what miette renders. Both are borrowed, so
 /// a file with thousands of bad lines is not copied once per diagnostic.
 #[derive(Debug)]
@@ -117,8 +121,15 @@ impl miette::Diagnostic for Rendered<'_> {
         self.diagnostic.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
+    /// The file, unless a label lies too far into its line to be drawn: miette pads up to a
+    /// label's column with a format width, which panics past 65,535 columns. Such a diagnostic
+    /// is shown without its snippet (its `file:line:col` header still points at the place).
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(self.source)
+        let drawable = self.diagnostic.labels.iter().all(|(span, _)| {
+            self.source.byte_column(span.start) <= MAX_DRAWN_COLUMN
+                && self.source.byte_column(span.end) <= MAX_DRAWN_COLUMN
+        });
+        drawable.then_some(self.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

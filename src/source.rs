@@ -77,6 +77,14 @@ impl SourceFile {
         })
     }
 
+    /// Bytes from the start of its line to `offset` (offsets past the end count from the last
+    /// line's start).
+    pub fn byte_column(&self, offset: usize) -> usize {
+        let starts = self.line_starts();
+        let line = starts.partition_point(|&start| start <= offset);
+        offset - starts[line - 1]
+    }
+
     /// Whether the text breaks a line with a `\r` alone (not part of `\r\n`).
     pub fn has_lone_carriage_return(&self) -> bool {
         *self.lone_carriage_return.get_or_init(|| {

@@ -219,6 +219,29 @@ fn nul_bytes_in_a_diagram() {
     assert_error(&out, "nul-only.mmd", (1, 1), "m2a::parse::unknown_diagram_type");
 }
 
+/// A problem far into a very long line: miette cannot draw a label past column 65,535 (its
+/// padding panicked), so the diagnostic comes without its snippet, still located and helped.
+#[test]
+fn an_error_far_into_a_long_line() {
+    let mut text = String::from("graph LR\n");
+    for _ in 0..12_000 {
+        text.push_str("A-->B;");
+    }
+    let column = text.len() - "graph LR\n".len() + 1;
+    text.push_str("A -- x\n");
+    let out = parse_bytes("long-line.mmd", text.as_bytes());
+    assert_error(&out, "long-line.mmd", (2, column + "A -- x".len()), "m2a::parse::syntax");
+    // Tabs are drawn four columns wide: 20,000 of them put a label past 65,535 columns.
+    let text = format!("graph LR\n{}A -- x\n", "\t".repeat(20_000));
+    let out = parse_bytes("tabs.mmd", text.as_bytes());
+    assert_error(&out, "tabs.mmd", (2, 20_000 + "A -- x".len() + 1), "m2a::parse::syntax");
+    // A line just long enough still has its snippet.
+    let text = format!("graph LR\n{}A -- x\n", " ".repeat(4_000));
+    let out = parse_bytes("drawn.mmd", text.as_bytes());
+    assert_error(&out, "drawn.mmd", (2, 4_000 + "A -- x".len() + 1), "m2a::parse::syntax");
+    assert!(out.stderr.contains("the statement cannot go on here"), "{}", out.stderr);
+}
+
 #[test]
 fn unclosed_subgraph() {
     let out = parse_bytes("open.mmd", b"graph LR\n  subgraph vpc [VPC]\n    A --> B\n");
