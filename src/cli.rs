@@ -986,7 +986,8 @@ pub fn report(file: &SourceFile, diagnostics: &[Diagnostic], stderr: &mut dyn Wr
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme);
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_context_lines(crate::diagnostic::CONTEXT_LINES);
     for diagnostic in diagnostics {
         let rendered = diagnostic.with_source(file);
         let mut out = String::new();

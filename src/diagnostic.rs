@@ -88,9 +88,14 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(Diagnostic::is_error)
 }
 
-/// The last byte column of a line where a label is still drawn under its line: a tab is
-/// drawn four columns wide, so this keeps every label well inside miette's 65,535.
-const MAX_DRAWN_COLUMN: usize = 4096;
+/// The longest line a snippet is drawn with. miette pads up to a label's column with a format
+/// width, which panics past 65,535 columns (a tab is drawn four wide, so 4,096 bytes stay well
+/// inside), and it draws whole lines, so a long line would be printed again for every
+/// diagnostic on or beside it.
+const MAX_DRAWN_LINE: usize = 4096;
+
+/// Lines of context miette draws before and after each label (`cli` sets it on the handler).
+pub const CONTEXT_LINES: usize = 1;
 
 /// A [`Diagnostic`] together with its source file: what miette renders. Both are borrowed, so
 /// a file with thousands of bad lines is not copied once per diagnostic.
@@ -121,13 +126,12 @@ impl miette::Diagnostic for Rendered<'_> {
         self.diagnostic.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
-    /// The file, unless a label lies too far into its line to be drawn: miette pads up to a
-    /// label's column with a format width, which panics past 65,535 columns. Such a diagnostic
-    /// is shown without its snippet (its `file:line:col` header still points at the place).
+    /// The file, unless a label or its context lines are longer than [`MAX_DRAWN_LINE`]: such a
+    /// diagnostic is shown without its snippet (its `file:line:col` header still points at the
+    /// place).
     fn source_code(&self) -> Option<&dyn SourceCode> {
         let drawable = self.diagnostic.labels.iter().all(|(span, _)| {
-            self.source.byte_column(span.start) <= MAX_DRAWN_COLUMN
-                && self.source.byte_column(span.end) <= MAX_DRAWN_COLUMN
+            self.source.longest_line(span.start, span.end, CONTEXT_LINES) <= MAX_DRAWN_LINE
         });
         drawable.then_some(self.source as &dyn SourceCode)
     }

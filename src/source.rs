@@ -77,12 +77,20 @@ impl SourceFile {
         })
     }
 
-    /// Bytes from the start of its line to `offset` (offsets past the end count from the last
-    /// line's start).
-    pub fn byte_column(&self, offset: usize) -> usize {
+    /// The length in bytes (without its line break) of the longest line among those holding
+    /// `start..=end` and `around` more lines on each side.
+    pub fn longest_line(&self, start: usize, end: usize, around: usize) -> usize {
         let starts = self.line_starts();
-        let line = starts.partition_point(|&start| start <= offset);
-        offset - starts[line - 1]
+        let line_of = |offset: usize| starts.partition_point(|&start| start <= offset) - 1;
+        let first = line_of(start).saturating_sub(around);
+        let last = line_of(end).saturating_add(around).min(starts.len() - 1);
+        (first..=last)
+            .map(|line| {
+                let next = starts.get(line + 1).map_or(self.text.len(), |&next| next - 1);
+                next - starts[line]
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// Whether the text breaks a line with a `\r` alone (not part of `\r\n`).

@@ -219,10 +219,11 @@ fn nul_bytes_in_a_diagram() {
     assert_error(&out, "nul-only.mmd", (1, 1), "m2a::parse::unknown_diagram_type");
 }
 
-/// A problem far into a very long line: miette cannot draw a label past column 65,535 (its
-/// padding panicked), so the diagnostic comes without its snippet, still located and helped.
+/// A problem on or beside a very long line: miette cannot draw a label past column 65,535 (its
+/// padding panicked) and draws whole lines, so such a diagnostic comes without its snippet,
+/// still located and helped, and does not print the long line.
 #[test]
-fn an_error_far_into_a_long_line() {
+fn an_error_on_or_beside_a_long_line() {
     let mut text = String::from("graph LR\n");
     for _ in 0..12_000 {
         text.push_str("A-->B;");
@@ -231,11 +232,17 @@ fn an_error_far_into_a_long_line() {
     text.push_str("A -- x\n");
     let out = parse_bytes("long-line.mmd", text.as_bytes());
     assert_error(&out, "long-line.mmd", (2, column + "A -- x".len()), "m2a::parse::syntax");
+    assert!(out.stderr.len() < 2_000, "the long line was printed:\n{}", out.stderr);
     // Tabs are drawn four columns wide: 20,000 of them put a label past 65,535 columns.
     let text = format!("graph LR\n{}A -- x\n", "\t".repeat(20_000));
     let out = parse_bytes("tabs.mmd", text.as_bytes());
     assert_error(&out, "tabs.mmd", (2, 20_000 + "A -- x".len() + 1), "m2a::parse::syntax");
-    // A line just long enough still has its snippet.
+    // The line after the bad one is 72,000 bytes long: it is not drawn as context either.
+    let text = format!("graph LR\nA -- x\n{}\n", "A-->B;".repeat(12_000));
+    let out = parse_bytes("beside.mmd", text.as_bytes());
+    assert_error(&out, "beside.mmd", (2, 7), "m2a::parse::syntax");
+    assert!(out.stderr.len() < 2_000, "the long line was printed:\n{}", out.stderr);
+    // Lines short enough keep their snippet.
     let text = format!("graph LR\n{}A -- x\n", " ".repeat(4_000));
     let out = parse_bytes("drawn.mmd", text.as_bytes());
     assert_error(&out, "drawn.mmd", (2, 4_000 + "A -- x".len() + 1), "m2a::parse::syntax");
