@@ -173,17 +173,16 @@ impl SourceCode for SourceFile {
             (0, 0, self.text.len())
         } else {
             let starts = self.line_starts();
-            let line_of = |offset: usize| starts.partition_point(|&start| start <= offset) - 1;
             // One line more than miette keeps on each side, so that it finds its context
             // lines exactly as in the whole file.
-            let first =
-                line_of(span.offset()).saturating_sub(context_lines_before.saturating_add(1));
-            let last = line_of(end).saturating_add(context_lines_after).saturating_add(2);
+            let first = self
+                .line_index(span.offset())
+                .saturating_sub(context_lines_before.saturating_add(1));
+            let last = self.line_index(end).saturating_add(context_lines_after).saturating_add(2);
             (starts[first], first, starts.get(last).copied().unwrap_or(self.text.len()))
         };
         let window = &self.text.as_bytes()[window_start..window_end];
-        let local =
-            SourceSpan::new((span.offset().saturating_sub(window_start)).into(), span.len());
+        let local = SourceSpan::new((span.offset() - window_start).into(), span.len());
         let contents = window.read_span(&local, context_lines_before, context_lines_after)?;
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),

@@ -77,13 +77,17 @@ impl SourceFile {
         })
     }
 
+    /// The 0-based index of the line holding a byte offset (past the end: the last line).
+    pub fn line_index(&self, offset: usize) -> usize {
+        self.line_starts().partition_point(|&start| start <= offset) - 1
+    }
+
     /// The length in bytes (without its line break) of the longest line among those holding
     /// `start..=end` and `around` more lines on each side.
     pub fn longest_line(&self, start: usize, end: usize, around: usize) -> usize {
         let starts = self.line_starts();
-        let line_of = |offset: usize| starts.partition_point(|&start| start <= offset) - 1;
-        let first = line_of(start).saturating_sub(around);
-        let last = line_of(end).saturating_add(around).min(starts.len() - 1);
+        let first = self.line_index(start).saturating_sub(around);
+        let last = self.line_index(end).saturating_add(around).min(starts.len() - 1);
         (first..=last)
             .map(|line| {
                 let next = starts.get(line + 1).map_or(self.text.len(), |&next| next - 1);
@@ -108,11 +112,10 @@ impl SourceFile {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let starts = self.line_starts();
-        let line = starts.partition_point(|&start| start <= offset);
-        let line_start = starts[line - 1];
+        let line = self.line_index(offset);
+        let line_start = self.line_starts()[line];
         let col = self.text[line_start..offset].chars().count() + 1;
-        (line, col)
+        (line + 1, col)
     }
 
     /// `file:line:col` of a span's start, the form every tool and editor understands.
