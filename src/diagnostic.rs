@@ -167,20 +167,14 @@ impl SourceCode for SourceFile {
         if end > self.text.len() {
             return Err(MietteError::OutOfBounds);
         }
-        // miette also breaks lines at a lone `\r`, which the line index does not know:
-        // such a file is read whole, as miette would.
-        let (window_start, lines_before, window_end) = if self.has_lone_carriage_return() {
-            (0, 0, self.text.len())
-        } else {
-            let starts = self.line_starts();
-            // One line more than miette keeps on each side, so that it finds its context
-            // lines exactly as in the whole file.
-            let first = self
-                .line_index(span.offset())
-                .saturating_sub(context_lines_before.saturating_add(1));
-            let last = self.line_index(end).saturating_add(context_lines_after).saturating_add(2);
-            (starts[first], first, starts.get(last).copied().unwrap_or(self.text.len()))
-        };
+        let starts = self.line_starts();
+        // One line more than miette keeps on each side, so that it finds its context lines
+        // exactly as in the whole file.
+        let first =
+            self.line_index(span.offset()).saturating_sub(context_lines_before.saturating_add(1));
+        let last = self.line_index(end).saturating_add(context_lines_after).saturating_add(2);
+        let (window_start, lines_before) = (starts[first], first);
+        let window_end = starts.get(last).copied().unwrap_or(self.text.len());
         let window = &self.text.as_bytes()[window_start..window_end];
         let local = SourceSpan::new((span.offset() - window_start).into(), span.len());
         let contents = window.read_span(&local, context_lines_before, context_lines_after)?;
@@ -211,6 +205,7 @@ mod tests {
             "graph LR\nA -- x\nB --> C\n\nsubgraph S\n  D\nend\n",
             "graph LR\r\nA -- x\r\nB --> C\r\n\r\nD",
             "graph LR\rA -- x\nB --> C\r\nD\r",
+            "graph LR\rA\rB -- x\r\rC\r\nD\n\rE\r\r\nF -- y\rG\r\n\r",
             "# Doc\n\n```mermaid\nflowchart LR\n  Ä -- é\n```\n",
             "",
             "\n\n\n",

@@ -14,8 +14,6 @@ pub struct SourceFile {
     /// Byte offset of every line start, computed on first use: every resource of a large
     /// template asks for a location, and scanning the text each time would be quadratic.
     line_starts: std::sync::OnceLock<Vec<usize>>,
-    /// Whether some `\r` is not followed by `\n` (see the `SourceCode` impl), found on first use.
-    lone_carriage_return: std::sync::OnceLock<bool>,
 }
 
 /// Two files are equal when their names and texts are; the caches do not count.
@@ -62,18 +60,18 @@ impl From<Span> for miette::SourceSpan {
 
 impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
-        SourceFile {
-            name: name.into(),
-            text: text.into(),
-            line_starts: std::sync::OnceLock::new(),
-            lone_carriage_return: std::sync::OnceLock::new(),
-        }
+        SourceFile { name: name.into(), text: text.into(), line_starts: std::sync::OnceLock::new() }
     }
 
-    /// Byte offset of every line start: 0, then the offset after each `\n`.
+    /// Byte offset of every line start: 0, then the offset after each line break. A line
+    /// breaks at `\n`, `\r\n` or a `\r` alone, as miette draws lines (and most editors count
+    /// them), so a diagnostic's `file:line:col` and its snippet agree.
     pub fn line_starts(&self) -> &[usize] {
         self.line_starts.get_or_init(|| {
-            std::iter::once(0).chain(self.text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+            let bytes = self.text.as_bytes();
+            let breaks = self.text.match_indices(['\n', '\r']).map(|(i, _)| i);
+            let breaks = breaks.filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'));
+            std::iter::once(0).chain(breaks.map(|i| i + 1)).collect()
         })
     }
 
@@ -82,8 +80,8 @@ impl SourceFile {
         self.line_starts().partition_point(|&start| start <= offset) - 1
     }
 
-    /// The length in bytes (without its line break) of the longest line among those holding
-    /// `start..=end` and `around` more lines on each side.
+    /// The length in bytes (without its last byte, the line break) of the longest line among
+    /// those holding `start..=end` and `around` more lines on each side.
     pub fn longest_line(&self, start: usize, end: usize, around: usize) -> usize {
         let starts = self.line_starts();
         let first = self.line_index(start).saturating_sub(around);
@@ -95,14 +93,6 @@ impl SourceFile {
             })
             .max()
             .unwrap_or(0)
-    }
-
-    /// Whether the text breaks a line with a `\r` alone (not part of `\r\n`).
-    pub fn has_lone_carriage_return(&self) -> bool {
-        *self.lone_carriage_return.get_or_init(|| {
-            let bytes = self.text.as_bytes();
-            self.text.match_indices('\r').any(|(i, _)| bytes.get(i + 1) != Some(&b'\n'))
-        })
     }
 
     /// 1-based line and column (in characters) of a byte offset; offsets past the end or
@@ -140,5 +130,14 @@ mod tests {
         // Past the end and inside a character are clamped, never a panic.
         assert_eq!(file.line_col(10), (2, 1));
         assert_eq!(file.line_col(999), (3, 1));
+    }
+
+    #[test]
+    fn a_line_breaks_at_lf_crlf_and_a_lone_cr() {
+        let text = "graph LR\rA\r\nB\n\rC";
+        let file = SourceFile::new("a.mmd", text);
+        assert_eq!(file.line_starts(), [0, 9, 12, 14, 15]);
+        assert_eq!(file.line_col(text.find('C').unwrap()), (5, 1));
+        assert_eq!(file.line_col(10), (2, 2), "the `\\r` of `\\r\\n` ends line 2");
     }
 }

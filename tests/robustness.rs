@@ -249,6 +249,17 @@ fn an_error_on_or_beside_a_long_line() {
     assert!(out.stderr.contains("the statement cannot go on here"), "{}", out.stderr);
 }
 
+/// A `\r` alone breaks a line (as miette draws lines and CommonMark counts them): the
+/// `file:line:col` header and the snippet's line number agree.
+#[test]
+fn a_lone_carriage_return_breaks_a_line() {
+    let text = "graph LR\n%% a comment\rB\nA -- x\n";
+    let out = parse_bytes("cr.mmd", text.as_bytes());
+    assert_error(&out, "cr.mmd", (4, 7), "m2a::parse::syntax");
+    assert!(out.stderr.contains("cr.mmd:4:7]"), "{}", out.stderr);
+    assert!(out.stderr.contains(" 4 │ A -- x"), "{}", out.stderr);
+}
+
 #[test]
 fn unclosed_subgraph() {
     let out = parse_bytes("open.mmd", b"graph LR\n  subgraph vpc [VPC]\n    A --> B\n");
