@@ -77,8 +77,9 @@ fn errors() {
 
 /// Diagnostics as the user sees them, without colour, 80 columns wide.
 fn render(file: &SourceFile, diagnostics: &[mermaid2aws::diagnostic::Diagnostic]) -> String {
-    let handler =
-        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(80);
+    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+        .with_width(80)
+        .with_context_lines(mermaid2aws::diagnostic::CONTEXT_LINES);
     let mut out = String::new();
     for d in diagnostics {
         out.push_str(&format!(
