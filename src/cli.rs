@@ -53,7 +53,8 @@ enum Command {
     Compile {
         /// A `.mmd`/`.mermaid` diagram, a Markdown file with ```mermaid blocks, or `-` for stdin.
         input: PathBuf,
-        /// Write to this file, or to this directory one template per diagram.
+        /// Write to this file, or one template per diagram to this directory (an existing
+        /// one, or a path ending in `/`, made if missing).
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Template format.
@@ -1069,10 +1070,10 @@ fn compile(
             }
             stdout.write_all(all.as_bytes()).map_err(|e| e.to_string())
         }
-        Some(path) if path.is_dir() => write_dir(path, &texts, ext),
+        Some(path) if path.is_dir() || names_a_directory(path) => write_dir(path, &texts, ext),
         Some(path) if texts.len() == 1 => write_atomic(path, &texts[0].1),
         Some(path) => Err(format!(
-            "{} diagrams compiled; `-o {}` is a file. Give a directory (one template per diagram) or pick one with --diagram",
+            "{} diagrams compiled; `-o {}` is not a directory. Give a directory (one template per diagram; end the path with `/` to make it) or pick one diagram with --diagram",
             texts.len(),
             path.display()
         )),
@@ -1116,8 +1117,24 @@ pub(crate) fn template_file_stems<'a>(names: impl IntoIterator<Item = &'a str>) 
     stems
 }
 
-/// One file per diagram, named after its heading; all written or none.
+/// Whether a path is written as a directory: `out/`, as a shell completes one.
+fn names_a_directory(path: &Path) -> bool {
+    path.as_os_str().to_string_lossy().ends_with(std::path::is_separator)
+}
+
+/// One file per diagram, named after its heading; all written or none. The directory is
+/// made if missing (and removed again if nothing could be written into it).
 fn write_dir(dir: &Path, texts: &[(String, String)], ext: &str) -> Result<(), String> {
+    let made = !dir.exists();
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot make `{}`: {e}", dir.display()))?;
+    let written = write_into_dir(dir, texts, ext);
+    if written.is_err() && made {
+        let _ = std::fs::remove_dir(dir);
+    }
+    written
+}
+
+fn write_into_dir(dir: &Path, texts: &[(String, String)], ext: &str) -> Result<(), String> {
     let stems = template_file_stems(texts.iter().map(|(name, _)| name.as_str()));
     let planned: Vec<(PathBuf, &String)> = stems
         .iter()

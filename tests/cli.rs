@@ -62,6 +62,30 @@ fn compile_markdown_to_a_directory_writes_one_template_per_diagram() {
     assert!(yaml["Resources"].as_object().is_some_and(|r| r.len() > 10));
 }
 
+/// `-o out/` names a directory even before it exists: it is made, as the README's first
+/// example expects; a missing path without the `/` stays a file name.
+#[test]
+fn compile_to_a_new_directory_makes_it() {
+    let dir = scratch("new-dir");
+    let made = dir.join("infra").join("out");
+    let out = run(&["compile", "diagrams/README.md", "-o", &format!("{}/", made.display())]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(files(&made), vec!["back-office.json", "storefront.json"]);
+    let one = dir.join("one");
+    let out = run(&["compile", "diagrams/seed-iaas.mmd", "-o", &format!("{}/", one.display())]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(files(&one), vec!["seed-iaas.json"]);
+    let missing = dir.join("missing");
+    let out = run(&["compile", "diagrams/README.md", "-o", missing.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is not a directory") && stderr.contains("end the path with `/`"),
+        "{stderr}"
+    );
+    assert!(!missing.exists());
+}
+
 #[test]
 fn diagram_picks_one_by_name_or_number() {
     let by_name = run(&["compile", "diagrams/seed.md", "--diagram", "PaaS/SaaS implementation"]);
@@ -93,6 +117,11 @@ fn a_failed_compile_leaves_no_file_behind() {
     let out = run(&["compile", bad.to_str().expect("utf8"), "-o", file.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!file.exists());
+    let new_dir = dir.join("new");
+    let out =
+        run(&["compile", bad.to_str().expect("utf8"), "-o", &format!("{}/", new_dir.display())]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!new_dir.exists(), "a failed compile makes no directory");
 }
 
 #[test]
