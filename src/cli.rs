@@ -962,8 +962,14 @@ pub fn read_input(path: &PathBuf) -> Result<SourceFile, Box<(SourceFile, Diagnos
         std::fs::read(path)
     };
     let bytes = bytes.map_err(|err| {
+        // Reading a folder fails with an OS message that does not say what to do instead.
+        let help = if path.is_dir() {
+            "give one file (`.mmd`, `.mermaid` or Markdown); `mermaid2aws check` walks a folder"
+        } else {
+            "check the path and that the file is readable"
+        };
         let diagnostic = Diagnostic::error("m2a::io::read", format!("cannot read `{name}`: {err}"))
-            .with_help("check the path and that the file is readable");
+            .with_help(help);
         Box::new((SourceFile::new(name.clone(), ""), diagnostic))
     })?;
     match String::from_utf8(bytes) {

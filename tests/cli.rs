@@ -87,6 +87,16 @@ fn compile_to_a_new_directory_makes_it() {
 }
 
 #[test]
+fn a_folder_as_input_points_at_check() {
+    let out = run(&["compile", "diagrams"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read `diagrams`"), "{stderr}");
+    assert!(stderr.contains("`mermaid2aws check` walks a folder"), "{stderr}");
+}
+
+#[test]
 fn diagram_picks_one_by_name_or_number() {
     let by_name = run(&["compile", "diagrams/seed.md", "--diagram", "PaaS/SaaS implementation"]);
     let by_number = run(&["compile", "diagrams/seed.md", "--diagram", "2"]);
