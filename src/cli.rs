@@ -1190,9 +1190,10 @@ fn explain(
     stderr: &mut dyn Write,
 ) -> u8 {
     let Some(file) = load(input, stderr) else { return EXIT_USER_ERROR };
-    let compiled =
-        crate::compile_file_with(&file, diagram, site, LowerOptions::default(), Format::Json);
-    let (compiled, warnings) = match compiled {
+    // No template is rendered: explain shows every decision even where no template can be
+    // made (nothing names an AWS element, or CloudFormation's limits are exceeded).
+    let lowered = crate::lower_file_with(&file, diagram, site, LowerOptions::default());
+    let (lowered, warnings) = match lowered {
         Ok(done) => done,
         Err(diagnostics) => {
             report(&file, &diagnostics, stderr);
@@ -1201,8 +1202,8 @@ fn explain(
     };
     report(&file, &warnings, stderr);
     let mut out = String::new();
-    for c in &compiled {
-        out.push_str(&crate::explain::render(&c.diagram, &c.stack));
+    for one in &lowered {
+        out.push_str(&crate::explain::render(&one.diagram, &one.stack));
     }
     if stdout.write_all(out.as_bytes()).is_err() {
         return EXIT_USER_ERROR;

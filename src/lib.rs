@@ -78,6 +78,13 @@ pub fn parse_file_with(
     Ok(Parsed { diagrams, skipped: extracted.skipped, warnings: diagnostics })
 }
 
+/// One diagram lowered to infrastructure, before any template is rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lowered {
+    pub diagram: graph::Diagram,
+    pub stack: ir::infra::Stack,
+}
+
 /// One compiled diagram.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compiled {
@@ -107,22 +114,10 @@ pub fn compile_file_with(
     options: lower::LowerOptions,
     format: emit::Format,
 ) -> Result<(Vec<Compiled>, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let parsed = parse_file_with(file, diagram, resolve_options)?;
-    let catalog = catalog::Catalog::builtin();
-    let mut diagnostics = parsed.warnings;
+    let (lowered, mut diagnostics) = lower_all(file, diagram, resolve_options, options)?;
     let mut compiled = Vec::new();
-    for d in parsed.diagrams {
-        let (stack, found) = lower::lower(&d, catalog, options, file);
-        diagnostics.extend(found);
-        let Some(stack) = stack else { continue };
-        // Limits are reported on the diagram's first line, not under the whole diagram.
-        let first_line = file
-            .text
-            .get(d.span.start..d.span.end)
-            .and_then(|t| t.lines().next())
-            .map_or(0, str::len);
-        let header = source::Span::new(d.span.start, d.span.start + first_line);
-        let (template, found) = emit::render(&stack, format, header);
+    for Lowered { diagram: d, stack } in lowered {
+        let (template, found) = emit::render(&stack, format, header_span(file, &d));
         diagnostics.extend(found);
         compiled.push(Compiled { diagram: d, stack, template });
     }
@@ -130,4 +125,68 @@ pub fn compile_file_with(
         return Err(diagnostics);
     }
     Ok((compiled, diagnostics))
+}
+
+/// Where template-wide errors (CloudFormation's limits) are shown: the diagram's keyword line
+/// (`flowchart LR`, `architecture-beta`), not the whole diagram, nor a comment or front matter
+/// above it; the diagram's first line if no line starts with the keyword.
+fn header_span(file: &SourceFile, d: &graph::Diagram) -> source::Span {
+    let keywords: &[&str] = match d.kind {
+        graph::DiagramKind::Flowchart => &["flowchart", "graph"],
+        graph::DiagramKind::Architecture => &["architecture"],
+    };
+    let text = file.text.get(d.span.start..d.span.end).unwrap_or_default();
+    let mut offset = 0;
+    let mut first = None;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        let start = d.span.start + offset;
+        first.get_or_insert(source::Span::new(start, start + content.len()));
+        let trimmed = content.trim_start();
+        if keywords.iter().any(|k| trimmed.starts_with(k)) {
+            let indent = content.len() - trimmed.len();
+            return source::Span::new(start + indent, start + content.len());
+        }
+        offset += line.len();
+    }
+    first.unwrap_or(source::Span::new(d.span.start, d.span.start))
+}
+
+/// Extract, parse, resolve and lower every infrastructure diagram of `file` (or the one
+/// `diagram` names), without rendering templates: what `explain` shows, which still means
+/// something where no template can be made (a diagram that names no AWS element, or one
+/// over CloudFormation's limits).
+pub fn lower_file_with(
+    file: &SourceFile,
+    diagram: Option<&str>,
+    resolve_options: resolve::ResolveOptions,
+    options: lower::LowerOptions,
+) -> Result<(Vec<Lowered>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (lowered, diagnostics) = lower_all(file, diagram, resolve_options, options)?;
+    if has_errors(&diagnostics) {
+        return Err(diagnostics);
+    }
+    Ok((lowered, diagnostics))
+}
+
+/// The diagrams that lowered, with every diagnostic so far; a diagram whose lowering failed is
+/// left out and its errors kept, so that the caller reports every diagram's errors at once.
+fn lower_all(
+    file: &SourceFile,
+    diagram: Option<&str>,
+    resolve_options: resolve::ResolveOptions,
+    options: lower::LowerOptions,
+) -> Result<(Vec<Lowered>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let parsed = parse_file_with(file, diagram, resolve_options)?;
+    let catalog = catalog::Catalog::builtin();
+    let mut diagnostics = parsed.warnings;
+    let mut lowered = Vec::new();
+    for d in parsed.diagrams {
+        let (stack, found) = lower::lower(&d, catalog, options, file);
+        diagnostics.extend(found);
+        if let Some(stack) = stack {
+            lowered.push(Lowered { diagram: d, stack });
+        }
+    }
+    Ok((lowered, diagnostics))
 }

@@ -165,6 +165,25 @@ fn explain_names_the_evidence_and_the_edges() {
     assert!(text.contains("role ASGRole may"), "{text}");
 }
 
+/// A diagram that names no AWS element has no template (CloudFormation refuses one without
+/// resources), but `explain` still shows why each element made nothing.
+#[test]
+fn a_diagram_without_aws_elements_is_explained_but_not_compiled() {
+    let case = "tests/cases/err/no-aws-element.mmd";
+    let out = run(&["compile", case]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no template: {}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no-aws-element.mmd:3:1: error"), "on the keyword line: {stderr}");
+    assert!(stderr.contains("m2a::emit::no_resources"), "{stderr}");
+
+    let out = run(&["explain", case]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(0 resources)"), "{text}");
+    assert!(text.contains("`Pack` (tests/cases/err/no-aws-element.mmd:5:16) is unknown"), "{text}");
+}
+
 #[test]
 fn parse_prints_mermaids_schema() {
     let out = run(&["parse", "diagrams/seed-iaas.mmd"]);
@@ -223,7 +242,8 @@ fn max_edges_flag_raises_the_edge_limit() {
     let dir = scratch("max-edges-flag");
     let edges: String = (0..600).map(|i| format!("  N{i} --> N{}\n", i + 1)).collect();
     let path = dir.join("long-chain.mmd");
-    std::fs::write(&path, format!("flowchart LR\n{edges}")).expect("write");
+    // One bucket, so that the template has a resource once the edges pass.
+    std::fs::write(&path, format!("flowchart LR\n  Logs[S3 Bucket]\n{edges}")).expect("write");
     let path = path.to_str().expect("utf8");
     for command in ["parse", "compile", "explain", "check"] {
         let out = run(&[command, path]);

@@ -2,7 +2,8 @@
 //!
 //! Invariant: the output is a pure function of the stack: keys in a fixed order (template
 //! sections in CloudFormation's conventional order, resources by logical id), so the same
-//! diagram gives byte-identical templates. CloudFormation's limits are checked here.
+//! diagram gives byte-identical templates. CloudFormation's limits (at least one resource, at
+//! most 500...) are checked here.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
@@ -214,6 +215,18 @@ pub fn render(stack: &Stack, format: Format, diagram_span: Span) -> (String, Vec
         (text, len)
     };
     let mut diagnostics = Vec::new();
+    if stack.resources.is_empty() {
+        // CloudFormation refuses such a template outright ("At least one Resources member
+        // must be defined"), so an empty one is never written.
+        diagnostics.push(
+            Diagnostic::error(
+                "m2a::emit::no_resources",
+                "no element of this diagram makes an AWS resource, and CloudFormation refuses a template without resources",
+            )
+            .with_label(diagram_span, "this diagram")
+            .with_help("name AWS services in its labels (\"Amazon RDS\", \"Redis\", \"S3 Bucket\"...) or add `%% @aws ID kind=KIND`; `mermaid2aws explain` shows how each element was read"),
+        );
+    }
     let mut limit = |what: &str, count: usize, max: usize| {
         if count > max {
             diagnostics.push(
