@@ -1147,6 +1147,11 @@ fn write_into_dir(dir: &Path, texts: &[(String, String)], ext: &str) -> Result<(
         .zip(texts)
         .map(|(stem, (_, text))| (dir.join(format!("{stem}.{ext}")), text))
         .collect();
+    // Renaming onto a folder is what fails once every file is staged: refuse that before
+    // anything is replaced, so the folder never holds new templates beside old ones.
+    if let Some((path, _)) = planned.iter().find(|(path, _)| path.is_dir()) {
+        return Err(format!("cannot write `{}`: it is a folder", path.display()));
+    }
     // Stage every file first, then rename: a failure leaves no template behind.
     let mut staged = Vec::new();
     for (path, text) in &planned {
@@ -1160,9 +1165,16 @@ fn write_into_dir(dir: &Path, texts: &[(String, String)], ext: &str) -> Result<(
             }
         }
     }
-    for (tmp, path) in staged {
-        std::fs::rename(&tmp, &path)
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    let mut staged = staged.into_iter();
+    while let Some((tmp, path)) = staged.next() {
+        if let Err(e) = std::fs::rename(&tmp, &path) {
+            // No staged file is left behind, this one or those not yet renamed.
+            let _ = std::fs::remove_file(&tmp);
+            for (rest, _) in staged {
+                let _ = std::fs::remove_file(rest);
+            }
+            return Err(format!("cannot write `{}`: {e}", path.display()));
+        }
     }
     Ok(())
 }

@@ -86,6 +86,23 @@ fn compile_to_a_new_directory_makes_it() {
     assert!(!missing.exists());
 }
 
+/// Templates written into a folder are all replaced or none: where one of them cannot be
+/// written (a folder has its name), the others keep their old text and no staged file is left.
+#[test]
+fn compile_into_a_folder_replaces_all_templates_or_none() {
+    let dir = scratch("all-or-none");
+    // The storefront's template is written first, the back office's last.
+    std::fs::write(dir.join("storefront.json"), "old\n").expect("write");
+    std::fs::create_dir(dir.join("back-office.json")).expect("mkdir");
+    let out = run(&["compile", "diagrams/README.md", "-o", &format!("{}/", dir.display())]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot write `") && stderr.contains("back-office.json`"), "{stderr}");
+    let kept = std::fs::read_to_string(dir.join("storefront.json")).expect("read");
+    assert!(kept == "old\n", "the storefront's template was replaced");
+    assert_eq!(files(&dir), vec!["back-office.json", "storefront.json"], "nothing staged is left");
+}
+
 #[test]
 fn a_folder_as_input_points_at_check() {
     let out = run(&["compile", "diagrams"]);
