@@ -46,14 +46,21 @@ impl DiagramSource {
     }
 }
 
-/// A diagram that is valid Mermaid but describes no infrastructure (a sequence diagram...).
+/// A diagram that is valid Mermaid but describes no infrastructure: one of another kind (a
+/// sequence diagram...), or a flowchart marked [`IGNORE_MARKER`] (a process chart in a README).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
     pub name: String,
-    /// The diagram keyword, as written (`sequenceDiagram`).
+    /// The diagram keyword, as written (`sequenceDiagram`, `flowchart`).
     pub keyword: String,
+    /// Marked [`IGNORE_MARKER`] (`span` is that line) rather than of another kind (`span` is
+    /// its keyword).
+    pub marked: bool,
     pub span: Span,
 }
+
+/// A whole-line comment that says a flowchart or architecture diagram is not infrastructure.
+pub const IGNORE_MARKER: &str = "%% @aws ignore";
 
 /// What a file holds.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -136,8 +143,17 @@ pub fn extract(file: &SourceFile) -> Result<Extracted, Diagnostic> {
             let help = if extracted.skipped.is_empty() {
                 "add a fenced block that starts with ```mermaid and holds a `graph`, `flowchart` or `architecture-beta` diagram".to_string()
             } else {
-                let kinds: Vec<_> =
-                    extracted.skipped.iter().map(|s| format!("`{}`", s.keyword)).collect();
+                let kinds: Vec<_> = extracted
+                    .skipped
+                    .iter()
+                    .map(|s| {
+                        if s.marked {
+                            format!("`{}` marked `{IGNORE_MARKER}`", s.keyword)
+                        } else {
+                            format!("`{}`", s.keyword)
+                        }
+                    })
+                    .collect();
                 format!(
                     "the file only has diagrams that describe no infrastructure ({}); draw the architecture as a `flowchart` or `architecture-beta` diagram",
                     kinds.join(", ")
@@ -153,6 +169,14 @@ pub fn extract(file: &SourceFile) -> Result<Extracted, Diagnostic> {
     } else {
         classify(&mut extracted, DiagramSource::whole(1, stem, file.text.clone(), 0));
         if let Some(skipped) = extracted.skipped.first().filter(|_| extracted.diagrams.is_empty()) {
+            if skipped.marked {
+                return Err(Diagnostic::error(
+                    "m2a::extract::no_diagram",
+                    format!("this `{}` diagram is marked as not infrastructure", skipped.keyword),
+                )
+                .with_label(skipped.span, "no template is made of a diagram marked so")
+                .with_help(format!("remove `{IGNORE_MARKER}` to make infrastructure of it")));
+            }
             return Err(Diagnostic::error(
                 "m2a::extract::no_diagram",
                 format!("a `{}` diagram describes no infrastructure", skipped.keyword),
@@ -167,18 +191,43 @@ pub fn extract(file: &SourceFile) -> Result<Extracted, Diagnostic> {
 }
 
 /// Keep infrastructure diagrams (and anything we cannot name: the parser reports it), skip
-/// the other Mermaid kinds.
+/// the other Mermaid kinds and the diagrams marked [`IGNORE_MARKER`].
 fn classify(extracted: &mut Extracted, mut source: DiagramSource) {
     let keyword = preprocess::prepare(&source.text)
         .ok()
         .and_then(|p| preprocess::keyword(&p.text).map(|(span, word)| (span, word.to_string())));
-    if let Some((span, word)) = keyword.filter(|(_, w)| NON_INFRA_KEYWORDS.contains(&w.as_str())) {
+    if let Some((span, word)) =
+        keyword.clone().filter(|(_, w)| NON_INFRA_KEYWORDS.contains(&w.as_str()))
+    {
         let span = source.file_span(span);
-        extracted.skipped.push(Skipped { name: source.name, keyword: word, span });
+        extracted.skipped.push(Skipped { name: source.name, keyword: word, marked: false, span });
+        return;
+    }
+    if let Some(marker) = ignore_marker(&source.text) {
+        let span = source.file_span(marker);
+        let keyword = keyword.map_or_else(|| "mermaid".to_string(), |(_, word)| word);
+        extracted.skipped.push(Skipped { name: source.name, keyword, marked: true, span });
         return;
     }
     source.index = extracted.diagrams.len() + 1;
     extracted.diagrams.push(source);
+}
+
+/// The span (in `text`) of a line that is [`IGNORE_MARKER`], however spaced
+/// (`%%@aws   ignore`).
+fn ignore_marker(text: &str) -> Option<Span> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        let trimmed = content.trim();
+        let words = trimmed.strip_prefix("%%").map(|rest| rest.split_whitespace());
+        if words.is_some_and(|w| w.eq(["@aws", "ignore"])) {
+            let start = offset + (content.len() - content.trim_start().len());
+            return Some(Span::new(start, start + trimmed.len()));
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// Pick one diagram by 1-based number or by name (its heading, case-insensitive).
@@ -324,6 +373,29 @@ mod tests {
         assert_eq!(got.diagrams[0].index, 1);
         assert_eq!(select(&got.diagrams, "infra").unwrap().index, 1);
         assert!(select(&got.diagrams, "2").is_err());
+    }
+
+    #[test]
+    fn a_marked_flowchart_is_skipped_and_not_numbered() {
+        let md = "# Flow\n```mermaid\nflowchart TD\n  %%@aws  ignore\n  A-->B\n```\n\n# Infra\n```mermaid\ngraph LR\nA-->B\n```\n";
+        let got = extract_md(md);
+        assert_eq!(got.skipped.len(), 1);
+        let skipped = &got.skipped[0];
+        assert!(skipped.marked);
+        assert_eq!(skipped.keyword, "flowchart");
+        assert_eq!(&md[skipped.span.start..skipped.span.end], "%%@aws  ignore");
+        assert_eq!(got.diagrams.len(), 1);
+        assert_eq!(got.diagrams[0].index, 1);
+        assert_eq!(got.diagrams[0].name, "Infra");
+        // Not a marker: other words after it, or the marker inside a label.
+        for text in ["graph LR\n%% @aws ignore A\n", "graph LR\nA[%% @aws ignore]\n"] {
+            assert!(ignore_marker(text).is_none(), "{text:?}");
+        }
+        // A diagram file that is marked has nothing to compile, and says why on the marker.
+        let err =
+            extract(&SourceFile::new("a.mmd", "graph LR\n%% @aws ignore\nA-->B\n")).unwrap_err();
+        assert_eq!(err.code, "m2a::extract::no_diagram");
+        assert_eq!(err.span(), Some(Span::new(9, 23)));
     }
 
     #[test]

@@ -64,14 +64,29 @@ pub fn parse_file_with(
         return Err(diagnostics);
     }
     for s in &extracted.skipped {
-        let mut note = Diagnostic::warning(
-            "m2a::extract::skipped",
-            format!("skipped `{}` diagram `{}`: it describes no infrastructure", s.keyword, s.name),
-        )
-        .with_label(s.span, "not an infrastructure diagram")
-        .with_help(
-            "only `flowchart`/`graph` and `architecture-beta` diagrams become infrastructure",
-        );
+        let mut note = if s.marked {
+            Diagnostic::warning(
+                "m2a::extract::skipped",
+                format!(
+                    "skipped `{}` diagram `{}`: it is marked as not infrastructure",
+                    s.keyword, s.name
+                ),
+            )
+            .with_label(s.span, "marked as not infrastructure")
+            .with_help(format!("remove `{}` to make infrastructure of it", extract::IGNORE_MARKER))
+        } else {
+            Diagnostic::warning(
+                "m2a::extract::skipped",
+                format!(
+                    "skipped `{}` diagram `{}`: it describes no infrastructure",
+                    s.keyword, s.name
+                ),
+            )
+            .with_label(s.span, "not an infrastructure diagram")
+            .with_help(
+                "only `flowchart`/`graph` and `architecture-beta` diagrams become infrastructure",
+            )
+        };
         note.severity = miette::Severity::Advice;
         diagnostics.push(note);
     }

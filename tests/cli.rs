@@ -201,6 +201,47 @@ fn a_diagram_without_aws_elements_is_explained_but_not_compiled() {
     assert!(text.contains("`Pack` (tests/cases/err/no-aws-element.mmd:5:16) is unknown"), "{text}");
 }
 
+/// A README often holds a process chart beside its architecture: unmarked, it stops the
+/// whole file (no template can be made of it); marked `%% @aws ignore`, it is skipped as a
+/// sequence diagram is, and the architecture compiles and checks on its own.
+#[test]
+fn a_process_chart_marked_ignore_is_skipped_beside_the_architecture() {
+    let dir = scratch("ignore-marker");
+    let readme = |marker: &str| {
+        format!(
+            "# Shop\n\n## Infrastructure\n\n```mermaid\nflowchart LR\n  U[Users] --> LB[Load balancer] --> W[Web server]\n```\n\n## Ordering\n\n```mermaid\nflowchart TD\n{marker}  Start([Order placed]) --> Pay{{Paid?}}\n```\n"
+        )
+    };
+    let path = dir.join("README.md");
+    let path_text = path.to_str().expect("utf8");
+    let templates = dir.join("infra");
+    let templates_arg = format!("{}/", templates.display());
+
+    std::fs::write(&path, readme("")).expect("write");
+    let out = run(&["compile", path_text, "-o", &templates_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("README.md:13:1: error"), "{stderr}");
+    assert!(
+        stderr.contains("m2a::emit::no_resources") && stderr.contains("`%% @aws ignore`"),
+        "{stderr}"
+    );
+    assert!(!templates.exists(), "nothing written");
+
+    std::fs::write(&path, readme("  %% @aws ignore\n")).expect("write");
+    let out = run(&["compile", path_text, "-o", &templates_arg]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("skipped `flowchart` diagram `Ordering`"), "{stderr}");
+    assert!(stderr.contains("README.md:14:3"), "the note points at the marker: {stderr}");
+    assert_eq!(files(&templates), vec!["infrastructure.json"]);
+    let out =
+        run(&["check", path_text, "--templates", templates.to_str().expect("utf8"), "--strict"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["compile", path_text, "--diagram", "Ordering"]);
+    assert_eq!(out.status.code(), Some(1), "a marked diagram cannot be picked");
+}
+
 #[test]
 fn parse_prints_mermaids_schema() {
     let out = run(&["parse", "diagrams/seed-iaas.mmd"]);

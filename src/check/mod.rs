@@ -2,7 +2,8 @@
 //!
 //! 1. Every infrastructure diagram of the files named (folders are walked) parses and compiles;
 //!    warnings are shown, and with `strict` they fail the check. A file without any
-//!    infrastructure diagram (prose, a sequence diagram) is skipped.
+//!    infrastructure diagram (prose, a sequence diagram, a chart marked `%% @aws ignore`) is
+//!    skipped.
 //! 2. With a templates folder, each diagram's committed template is byte-for-byte what the
 //!    diagram compiles to today (compile output is deterministic). The template a diagram maps to
 //!    is the one `compile FILE -o DIR` writes: `DIR/<name>.json` (or `.yaml`), named by

@@ -224,7 +224,7 @@ pub fn render(stack: &Stack, format: Format, diagram_span: Span) -> (String, Vec
                 "no element of this diagram makes an AWS resource, and CloudFormation refuses a template without resources",
             )
             .with_label(diagram_span, "this diagram")
-            .with_help("name AWS services in its labels (\"Amazon RDS\", \"Redis\", \"S3 Bucket\"...) or add `%% @aws ID kind=KIND`; `mermaid2aws explain` shows how each element was read"),
+            .with_help("name AWS services in its labels (\"Amazon RDS\", \"Redis\", \"S3 Bucket\"...) or add `%% @aws ID kind=KIND`, and `mermaid2aws explain` shows how each element was read; a diagram that is not infrastructure (a process chart beside the architecture) is skipped when it has a line `%% @aws ignore`"),
         );
     }
     let mut limit = |what: &str, count: usize, max: usize| {
