@@ -64,29 +64,26 @@ pub fn parse_file_with(
         return Err(diagnostics);
     }
     for s in &extracted.skipped {
-        let mut note = if s.marked {
-            Diagnostic::warning(
-                "m2a::extract::skipped",
-                format!(
-                    "skipped `{}` diagram `{}`: it is marked as not infrastructure",
-                    s.keyword, s.name
-                ),
+        let (why, label, help) = if s.marked {
+            (
+                "it is marked as not infrastructure",
+                "marked as not infrastructure",
+                format!("remove `{}` to make infrastructure of it", extract::IGNORE_MARKER),
             )
-            .with_label(s.span, "marked as not infrastructure")
-            .with_help(format!("remove `{}` to make infrastructure of it", extract::IGNORE_MARKER))
         } else {
-            Diagnostic::warning(
-                "m2a::extract::skipped",
-                format!(
-                    "skipped `{}` diagram `{}`: it describes no infrastructure",
-                    s.keyword, s.name
-                ),
-            )
-            .with_label(s.span, "not an infrastructure diagram")
-            .with_help(
-                "only `flowchart`/`graph` and `architecture-beta` diagrams become infrastructure",
+            (
+                "it describes no infrastructure",
+                "not an infrastructure diagram",
+                "only `flowchart`/`graph` and `architecture-beta` diagrams become infrastructure"
+                    .to_string(),
             )
         };
+        let mut note = Diagnostic::warning(
+            "m2a::extract::skipped",
+            format!("skipped `{}` diagram `{}`: {why}", s.keyword, s.name),
+        )
+        .with_label(s.span, label)
+        .with_help(help);
         note.severity = miette::Severity::Advice;
         diagnostics.push(note);
     }
@@ -132,7 +129,7 @@ pub fn compile_file_with(
     let (lowered, mut diagnostics) = lower_all(file, diagram, resolve_options, options)?;
     let mut compiled = Vec::new();
     for Lowered { diagram: d, stack } in lowered {
-        let (template, found) = emit::render(&stack, format, header_span(file, &d));
+        let (template, found) = emit::render(&stack, format, d.keyword);
         diagnostics.extend(found);
         compiled.push(Compiled { diagram: d, stack, template });
     }
@@ -140,31 +137,6 @@ pub fn compile_file_with(
         return Err(diagnostics);
     }
     Ok((compiled, diagnostics))
-}
-
-/// Where template-wide errors (CloudFormation's limits) are shown: the diagram's keyword line
-/// (`flowchart LR`, `architecture-beta`), not the whole diagram, nor a comment or front matter
-/// above it; the diagram's first line if no line starts with the keyword.
-fn header_span(file: &SourceFile, d: &graph::Diagram) -> source::Span {
-    let keywords: &[&str] = match d.kind {
-        graph::DiagramKind::Flowchart => &["flowchart", "graph"],
-        graph::DiagramKind::Architecture => &["architecture"],
-    };
-    let text = file.text.get(d.span.start..d.span.end).unwrap_or_default();
-    let mut offset = 0;
-    let mut first = None;
-    for line in text.split_inclusive('\n') {
-        let content = line.trim_end_matches(['\n', '\r']);
-        let start = d.span.start + offset;
-        first.get_or_insert(source::Span::new(start, start + content.len()));
-        let trimmed = content.trim_start();
-        if keywords.iter().any(|k| trimmed.starts_with(k)) {
-            let indent = content.len() - trimmed.len();
-            return source::Span::new(start + indent, start + content.len());
-        }
-        offset += line.len();
-    }
-    first.unwrap_or(source::Span::new(d.span.start, d.span.start))
 }
 
 /// Extract, parse, resolve and lower every infrastructure diagram of `file` (or the one

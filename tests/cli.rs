@@ -199,6 +199,19 @@ fn a_diagram_without_aws_elements_is_explained_but_not_compiled() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("(0 resources)"), "{text}");
     assert!(text.contains("`Pack` (tests/cases/err/no-aws-element.mmd:5:16) is unknown"), "{text}");
+
+    // In a block quote, below a comment, the error still points at the keyword.
+    let dir = scratch("no-aws-element-quoted");
+    let quoted = dir.join("quoted.md");
+    std::fs::write(
+        &quoted,
+        "# Q\n\n> ```mermaid\n> %% a comment\n> flowchart TD\n>   A --> B\n> ```\n",
+    )
+    .expect("write");
+    let out = run(&["compile", quoted.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("quoted.md:5:3: error"), "{stderr}");
 }
 
 /// A README often holds a process chart beside its architecture: unmarked, it stops the

@@ -22,6 +22,10 @@ pub struct Diagram {
     pub name: String,
     /// The whole diagram (for a fenced block, its content) in the original file.
     pub span: Span,
+    /// The diagram keyword (`flowchart`, `architecture-beta`): where errors about the whole
+    /// diagram (CloudFormation's limits) are shown. Not part of the IR dumps.
+    #[serde(skip)]
+    pub keyword: Span,
     /// Flowchart layout direction (`None` for architecture diagrams).
     pub direction: Option<Direction>,
     /// `title` from front matter (flowchart) or the `title` statement (architecture).

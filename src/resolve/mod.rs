@@ -48,6 +48,7 @@ pub fn resolve_with(
         kind,
         name: source.name.clone(),
         span: source.span,
+        keyword: ast.keyword,
         direction: None,
         // mermaid shows a front-matter title on flowcharts only; architecture has `title`.
         title: if kind == DiagramKind::Flowchart { ast.front_matter_title.clone() } else { None },

@@ -13,6 +13,8 @@ pub struct Diagram {
     pub comments: Vec<Comment>,
     /// `title:` from the front matter.
     pub front_matter_title: Option<String>,
+    /// The diagram keyword (`flowchart`, `architecture-beta`).
+    pub keyword: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]

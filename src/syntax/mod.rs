@@ -58,7 +58,10 @@ pub fn parse(source: &DiagramSource) -> (Option<ast::Diagram>, Vec<Diagnostic>) 
         }
     };
     match body {
-        Ok(body) => (Some(ast::Diagram { body, comments, front_matter_title }), Vec::new()),
+        Ok(body) => {
+            let keyword = source.file_span(keyword_span);
+            (Some(ast::Diagram { body, comments, front_matter_title, keyword }), Vec::new())
+        }
         Err(diagnostics) => (None, diagnostics),
     }
 }
